@@ -1,0 +1,127 @@
+# kluis — build, test, demo, bench.  See README.md.
+#
+#   make            build build/kluis and build/libkluis.a
+#   make check      install missing dependencies, build, run every test,
+#                   then again under ASan+UBSan (build-asan/)
+#   make demo       install, build, run the protocol on generated data
+#   make bench      benchmarks against age; writes bench/RESULTS.md
+#   make fuzz       libFuzzer targets, FUZZ_SECONDS each (clang)
+#   make install PREFIX=/usr/local
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+BUILD    ?= build
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+SAN      ?=
+PKGS     := libsodium
+FUZZ_SECONDS ?= 60
+
+WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wvla -Wpointer-arith -Wundef -Wcast-qual \
+	-Wno-unused-parameter
+
+ifeq ($(SAN),1)
+  SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined -DKLUIS_SANITIZE
+  HARDEN   :=
+  CFLAGS   := -O1 -g
+else
+  SANFLAGS :=
+  HARDEN   := -D_FORTIFY_SOURCE=2
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium)
+
+ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -DKLUIS_VERSION='"$(VERSION)"' \
+	$(WARN) -fstack-protector-strong $(HARDEN) -Ilib $(PKG_CFLAGS) \
+	$(CFLAGS) $(SANFLAGS) -MMD -MP
+ALL_LDFLAGS = $(SANFLAGS) $(LDFLAGS)
+LIBS = $(PKG_LIBS) -lpthread
+
+LIB_SRC  := $(sort $(wildcard lib/*.c))
+CLI_SRC  := $(sort $(wildcard src/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+REPLAY   := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/replay_%)
+
+.PHONY: all deps check test test-asan demo bench fuzz install clean
+
+all: $(BUILD)/kluis $(BUILD)/libkluis.a $(BUILD)/unit_tests $(REPLAY)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/unit/%.o: tests/unit/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -c $< -o $@
+
+$(BUILD)/libkluis.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/kluis: $(CLI_OBJ) $(BUILD)/libkluis.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libkluis.a $(LIBS)
+
+$(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libkluis.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libkluis.a $(LIBS)
+
+# Fuzz targets, linked with a file-replaying main for `make check`.
+$(BUILD)/fuzz/replay_%: fuzz/%.c fuzz/replay_main.c $(BUILD)/libkluis.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< fuzz/replay_main.c \
+		$(BUILD)/libkluis.a $(LIBS)
+
+deps:
+	@tools/deps.sh
+
+# The whole suite: normal build, then ASan+UBSan build, one tally.
+check: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all
+	@tests/run.sh build build-asan
+
+test: all
+	@tests/run.sh $(BUILD)
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/demo.sh $(BUILD)/kluis
+
+bench: deps
+	@$(MAKE) --no-print-directory all
+	@bench/run.sh $(BUILD)/kluis
+
+FUZZ_BUILD := build-fuzz
+fuzz: deps
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang SAN=1 \
+		$(FUZZ_BUILD)/libkluis.a
+	@set -e; for src in $(FUZZ_SRC); do \
+		t=$$(basename $$src .c); \
+		clang $(subst -MMD -MP,,$(ALL_CFLAGS)) -fsanitize=fuzzer,address,undefined \
+			-o $(FUZZ_BUILD)/$$t $$src $(FUZZ_BUILD)/libkluis.a $(LIBS); \
+		mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
+		echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
+		$(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+			$(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t 2>&1 | tail -n 12; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \
+		$(DESTDIR)$(PREFIX)/include/kluis \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BUILD)/kluis $(DESTDIR)$(PREFIX)/bin/kluis
+	install -m 0644 $(BUILD)/libkluis.a $(DESTDIR)$(PREFIX)/lib/libkluis.a
+	install -m 0644 lib/*.h $(DESTDIR)$(PREFIX)/include/kluis/
+	install -m 0644 man/kluis.1 $(DESTDIR)$(PREFIX)/share/man/man1/kluis.1
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

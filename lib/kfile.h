@@ -1,0 +1,56 @@
+/*
+ * kfile — files that appear whole or not at all.
+ *
+ * An output file is written under a temporary name in the destination's
+ * directory (mode 0600 while being written) and renamed into place only by
+ * kfile_out_commit(), after fsync; a crash or an error leaves the old file
+ * (or nothing) and no partial file.  Temporary names are registered so a
+ * signal handler can remove them (kfile_signal_cleanup is async-signal-safe).
+ */
+#ifndef KLUIS_KFILE_H
+#define KLUIS_KFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "kbuf.h"
+#include "kerr.h"
+#include "kio.h"
+
+enum {
+	KFILE_NO_REPLACE = 1 << 0, /* fail with KERR_EXISTS if path exists */
+};
+
+struct kfile_out {
+	int fd;
+	int flags;
+	mode_t mode;
+	char *path;  /* final name */
+	char *tmp;   /* temporary name, same directory */
+	struct kfd_sink sink;
+};
+
+/* Start writing `path`; the data goes to o->sink.base (or o->fd).  mode is
+ * applied at commit (minus the umask).  */
+int kfile_out_open(struct kfile_out *o, const char *path, mode_t mode,
+		   int flags, struct kerr *e);
+/* fsync, move into place, fsync the directory; frees o. */
+int kfile_out_commit(struct kfile_out *o, struct kerr *e);
+/* Remove the temporary file and free o.  Safe on a zeroed struct. */
+void kfile_out_abort(struct kfile_out *o);
+
+/* Write a whole small file atomically (e.g. a key), honouring flags. */
+int kfile_write(const char *path, const void *p, size_t n, mode_t mode,
+		int flags, struct kerr *e);
+
+/* Read a whole file ("-" = stdin) into b, bounded by b->max. */
+int kfile_read(const char *path, struct kbuf *b, struct kerr *e);
+
+/* Unlink every registered temporary file.  Async-signal-safe. */
+void kfile_signal_cleanup(void);
+
+/* True if path exists (lstat). */
+bool kfile_exists(const char *path);
+
+#endif

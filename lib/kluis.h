@@ -1,0 +1,27 @@
+/*
+ * kluis.h — the public interface of libkluis, the header the CLI uses.
+ *
+ * Layer 1 (formats): kerr, kbuf, kio, kfile, b64, bech32, hkdf, armor, age,
+ * agekey, minisign, pubfile, keygen.  Every call returns 0 or a kerr code
+ * and fills a struct kerr; nothing here prints or exits.
+ */
+#ifndef KLUIS_H
+#define KLUIS_H
+
+#include "age.h"
+#include "agekey.h"
+#include "armor.h"
+#include "kbuf.h"
+#include "kerr.h"
+#include "kfile.h"
+#include "keygen.h"
+#include "kio.h"
+#include "minisign.h"
+#include "pubfile.h"
+
+/* Initialise libsodium; call once before anything else.  0 or KERR_INTERNAL. */
+int kluis_init(struct kerr *e);
+const char *kluis_version(void);
+const char *kluis_sodium_version(void);
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * cli — shared plumbing for the commands: errors to stderr with the exit
+ * codes the man page documents, passphrases from file, environment or
+ * terminal (never argv), and process hardening.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "banned.h"
+
+#define PASS_MAX 1024
+
+int cli_exit_code(enum kerr_code code)
+{
+	switch (code) {
+	case KERR_OK:
+		return EXIT_OK;
+	case KERR_LIMIT:
+	case KERR_FORMAT:
+	case KERR_ARMOR:
+	case KERR_HEADER:
+	case KERR_NOMATCH:
+	case KERR_HMAC:
+	case KERR_PAYLOAD:
+	case KERR_SIGNATURE:
+	case KERR_PASSPHRASE:
+		return EXIT_REFUSED;
+	default:
+		return EXIT_ERROR;
+	}
+}
+
+int cli_fail(const char *cmd, const struct kerr *e)
+{
+	char msg[512];
+
+	fprintf(stderr, "kluis: %s: %s\n", cmd, kerr_str(e, msg, sizeof msg));
+	return cli_exit_code(e->code);
+}
+
+int cli_usage(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kluis: %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'kluis %s --help'.\n", cmd);
+	return EXIT_ERROR;
+}
+
+void cli_warn(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "kluis: %s: warning: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--") == 0)
+			return false;
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+			return true;
+	}
+	return false;
+}
+
+/* First line of the buffer, without its line ending. */
+static void first_line(struct kbuf *b)
+{
+	uint8_t *nl = b->p ? memchr(b->p, '\n', b->len) : NULL;
+	size_t len = nl ? (size_t)(nl - b->p) : b->len;
+
+	if (len && b->p[len - 1] == '\r')
+		len--;
+	kbuf_truncate(b, len);
+}
+
+static int tty_read(int fd, const char *prompt, struct kbuf *out,
+		    struct kerr *e)
+{
+	struct termios old, quiet;
+	bool restore = false;
+	int rc = 0;
+
+	if (write(fd, prompt, strlen(prompt)) < 0)
+		return kerr_errno(e, errno, "/dev/tty", "write");
+	if (tcgetattr(fd, &old) == 0) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		quiet.c_lflag |= ECHONL;
+		/* TCSANOW keeps type-ahead, so a driver program can answer. */
+		restore = tcsetattr(fd, TCSANOW, &quiet) == 0;
+	}
+	for (;;) {
+		char c;
+		ssize_t n = read(fd, &c, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = kerr_errno(e, errno, "/dev/tty", "read");
+			break;
+		}
+		if (n == 0 || c == '\n')
+			break;
+		if (c == '\r')
+			continue;
+		if ((rc = kbuf_putc(out, (uint8_t)c, e)))
+			break;
+	}
+	if (restore)
+		tcsetattr(fd, TCSANOW, &old);
+	return rc;
+}
+
+int cli_passphrase(const char *prompt, bool confirm, const char *file,
+		   struct kbuf *out, struct kerr *e)
+{
+	const char *env = getenv("KLUIS_PASSPHRASE");
+	int rc, fd;
+
+	kbuf_init(out, PASS_MAX, true);
+	if (file) {
+		rc = kfile_read(file, out, e);
+		if (rc)
+			return rc;
+		first_line(out);
+	} else if (env) {
+		rc = kbuf_puts(out, env, e);
+		if (rc)
+			return rc;
+	} else {
+		struct kbuf again;
+
+		fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			return kerr_set(e, KERR_USAGE, "passphrase",
+					"no terminal to ask on; use "
+					"--passphrase-file or KLUIS_PASSPHRASE");
+		rc = tty_read(fd, prompt, out, e);
+		if (!rc && confirm) {
+			kbuf_init(&again, PASS_MAX, true);
+			rc = tty_read(fd, "Confirm passphrase: ", &again, e);
+			if (!rc && !kbuf_equal(&again, out))
+				rc = kerr_set(e, KERR_USAGE, "passphrase",
+					      "the two passphrases differ");
+			kbuf_free(&again);
+		}
+		close(fd);
+		if (rc)
+			return rc;
+	}
+	if (out->len == 0)
+		return kerr_set(e, KERR_USAGE, "passphrase", "empty passphrase");
+	return 0;
+}
+
+static void on_signal(int sig)
+{
+	kfile_signal_cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void cli_harden(void)
+{
+	struct rlimit nocore = { 0, 0 };
+	struct sigaction sa;
+
+	/* Decrypted data and keys must never land in a core file. */
+	setrlimit(RLIMIT_CORE, &nocore);
+#if !defined(__SANITIZE_ADDRESS__) && !defined(KLUIS_SANITIZE)
+	/* Not under ASan: LeakSanitizer needs to ptrace us. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+#endif
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	/* A closed pipe is an error to report, not a silent death that
+	 * would leave a temporary file behind. */
+	signal(SIGPIPE, SIG_IGN);
+}

@@ -1,0 +1,57 @@
+/*
+ * cli — what every command shares: exit codes, error printing, passphrase
+ * input, process hardening.  Only src/ prints.
+ */
+#ifndef KLUIS_CLI_H
+#define KLUIS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kluis.h"
+
+enum {
+	EXIT_OK = 0,
+	EXIT_REFUSED = 1, /* verification failed, data refused */
+	EXIT_ERROR = 2,   /* usage or operational error */
+};
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+/* Commands, one source file per group. */
+int cmd_keygen(int argc, char **argv);
+int cmd_encrypt(int argc, char **argv);
+int cmd_decrypt(int argc, char **argv);
+int cmd_sign(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+/* Exit code for a library error. */
+int cli_exit_code(enum kerr_code code);
+/* Print "kluis: CMD: what: where: why" and return the exit code. */
+int cli_fail(const char *cmd, const struct kerr *e);
+/* Print "kluis: CMD: message" plus a --help hint; returns EXIT_ERROR. */
+int cli_usage(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Print a warning line. */
+void cli_warn(const char *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Get a passphrase: from `file` if given, else from $KLUIS_PASSPHRASE, else
+ * by prompting on the terminal (twice when `confirm`).  The result is in a
+ * secret kbuf the caller frees.  Never from argv.
+ */
+int cli_passphrase(const char *prompt, bool confirm, const char *file,
+		   struct kbuf *out, struct kerr *e);
+
+/* No core dumps, ptrace protection, temp-file cleanup on signals. */
+void cli_harden(void);
+
+/* Parse "--help"-style common handling: true if argv has -h/--help. */
+bool cli_wants_help(int argc, char **argv);
+
+#endif

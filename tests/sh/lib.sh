@@ -1,0 +1,64 @@
+# Shell test library, sourced by every tests/sh/t*.sh.
+#
+#   t 'description' 'commands'   run commands with `set -e` in a subshell;
+#                                 the test passes when they exit 0
+#   expect_exit N cmd...          run cmd, fail unless it exits with N
+#   no_file PATH                  fail if PATH exists
+#   skip 'description' 'reason'   count a skipped test (TAP "ok … # SKIP")
+#
+# Environment: KLUIS (binary under test), KLUIS_SRC (repository root),
+# KLUIS_SAN=1 under ASan+UBSan.  Each script gets a fresh $T directory.
+set -u
+: "${KLUIS:?KLUIS must point at the kluis binary}"
+KLUIS_SRC=${KLUIS_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+KLUIS_SAN=${KLUIS_SAN:-0}
+PY=/usr/bin/python3
+T=$(mktemp -d "${TMPDIR:-/tmp}/kluis-test.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+_n=0
+_failed=0
+
+t() {
+	local desc=$1 body=$2 rc
+	_n=$((_n + 1))
+	( set -e; cd "$T"; eval "$body" ) >"$T/.log" 2>&1
+	rc=$?
+	if [ "$rc" -eq 0 ]; then
+		echo "ok $_n - $desc"
+	else
+		_failed=$((_failed + 1))
+		echo "not ok $_n - $desc"
+		tail -n 15 "$T/.log" | sed 's/^/# /'
+	fi
+}
+
+skip() {
+	_n=$((_n + 1))
+	echo "ok $_n - $1 # SKIP $2"
+}
+
+expect_exit() {
+	local want=$1 rc
+	shift
+	"$@"
+	rc=$?
+	if [ "$rc" -ne "$want" ]; then
+		echo "expected exit $want, got $rc: $*" >&2
+		return 1
+	fi
+}
+
+no_file() {
+	if [ -e "$1" ]; then
+		echo "unexpected file: $1" >&2
+		return 1
+	fi
+}
+
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# done: print the plan; exit 1 if anything failed.
+done_testing() {
+	echo "1..$_n"
+	[ "$_failed" -eq 0 ]
+}

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The community age test vectors (C2SP CCTV), run against the binary.
+# Vectors live outside the project: $KLUIS_CCTV_DIR, by default
+# ../shared/testdata/age-cctv beside the repository.
+. "$(dirname "$0")/lib.sh"
+
+dir=${KLUIS_CCTV_DIR:-$KLUIS_SRC/../shared/testdata/age-cctv}
+if [ ! -d "$dir" ]; then
+	echo "# age CCTV vectors not found at $dir (set KLUIS_CCTV_DIR)"
+	skip 'age CCTV vectors' "vectors absent at $dir"
+	done_testing
+	exit
+fi
+# cctv.py prints its own TAP lines, one per vector, and the tally.
+"$PY" "$KLUIS_SRC/tests/cctv.py" "$KLUIS" "$dir"
