@@ -44,15 +44,17 @@ LIB_SRC  := $(sort $(wildcard lib/*.c))
 CLI_SRC  := $(sort $(wildcard src/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 REPLAY   := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/replay_%)
+TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
 
 .PHONY: all deps check test test-asan demo bench fuzz install clean
 
-all: $(BUILD)/kluis $(BUILD)/libkluis.a $(BUILD)/unit_tests $(REPLAY)
+all: $(BUILD)/kluis $(BUILD)/libkluis.a $(BUILD)/unit_tests $(REPLAY) $(TOOLS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -71,6 +73,11 @@ $(BUILD)/kluis: $(CLI_OBJ) $(BUILD)/libkluis.a
 
 $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libkluis.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libkluis.a $(LIBS)
+
+# Test-only helper programs (e.g. crafting malformed files).
+$(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libkluis.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libkluis.a $(LIBS)
 
 # Fuzz targets, linked with a file-replaying main for `make check`.
 $(BUILD)/fuzz/replay_%: fuzz/%.c fuzz/replay_main.c $(BUILD)/libkluis.a
