@@ -79,11 +79,14 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libkluis.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libkluis.a $(LIBS)
 
-# Fuzz targets, linked with a file-replaying main for `make check`.
-$(BUILD)/fuzz/replay_%: fuzz/%.c fuzz/replay_main.c $(BUILD)/libkluis.a
+# Fuzz targets, linked with a file-replaying main for `make check`.  No
+# -MMD here (one .d for two sources would be wrong, and a replay_*.d next
+# to the programs confuses `for t in fuzz/replay_*`); headers are listed.
+$(BUILD)/fuzz/replay_%: fuzz/%.c fuzz/replay_main.c $(BUILD)/libkluis.a \
+		$(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< fuzz/replay_main.c \
-		$(BUILD)/libkluis.a $(LIBS)
+	$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) $(ALL_LDFLAGS) -o $@ $< \
+		fuzz/replay_main.c $(BUILD)/libkluis.a $(LIBS)
 
 deps:
 	@tools/deps.sh
@@ -105,19 +108,42 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	@bench/run.sh $(BUILD)/kluis
 
+# libFuzzer: the library is built with coverage instrumentation
+# (-fsanitize=fuzzer-no-link) plus ASan/UBSan into $(FUZZ_BUILD); each target
+# runs FUZZ_SECONDS, new inputs go to $(FUZZ_BUILD)/corpus/NAME, crashes to
+# $(FUZZ_BUILD)/NAME-crash-*.  Fails if any target fails.
 FUZZ_BUILD := build-fuzz
+FUZZ_LIB_CFLAGS := -O1 -g -fsanitize=fuzzer-no-link
+FUZZ_CFLAGS = -std=c17 -D_GNU_SOURCE $(WARN) -Ilib $(PKG_CFLAGS) -O1 -g \
+	-fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined
 fuzz: deps
+	@mkdir -p $(FUZZ_BUILD)
+	@if [ "$$(cat $(FUZZ_BUILD)/.libflags 2>/dev/null)" != "$(FUZZ_LIB_CFLAGS)" ]; then \
+		rm -rf $(FUZZ_BUILD)/lib $(FUZZ_BUILD)/libkluis.a; \
+		echo "$(FUZZ_LIB_CFLAGS)" >$(FUZZ_BUILD)/.libflags; \
+	fi
 	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang SAN=1 \
-		$(FUZZ_BUILD)/libkluis.a
-	@set -e; for src in $(FUZZ_SRC); do \
+		CFLAGS="$(FUZZ_LIB_CFLAGS)" $(FUZZ_BUILD)/libkluis.a
+	@failed=""; for src in $(FUZZ_SRC); do \
 		t=$$(basename $$src .c); \
-		clang $(subst -MMD -MP,,$(ALL_CFLAGS)) -fsanitize=fuzzer,address,undefined \
-			-o $(FUZZ_BUILD)/$$t $$src $(FUZZ_BUILD)/libkluis.a $(LIBS); \
+		clang $(FUZZ_CFLAGS) -o $(FUZZ_BUILD)/$$t $$src \
+			$(FUZZ_BUILD)/libkluis.a $(LIBS) || exit 1; \
 		mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
 		echo "fuzz: $$t for $(FUZZ_SECONDS)s"; \
-		$(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-			$(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t 2>&1 | tail -n 12; \
-	done
+		rc=0; $(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) \
+			-timeout=25 -print_final_stats=1 \
+			-artifact_prefix=$(FUZZ_BUILD)/$$t- \
+			$(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t \
+			>$(FUZZ_BUILD)/$$t.log 2>&1 || rc=$$?; \
+		grep -E '^#[0-9]+.*DONE|^stat::(number_of_executed_units|peak_rss_mb)|^(==[0-9]+==)?ERROR|SUMMARY' \
+			$(FUZZ_BUILD)/$$t.log | tail -n 8; \
+		if [ $$rc -ne 0 ]; then \
+			echo "fuzz: $$t FAILED (status $$rc); see $(FUZZ_BUILD)/$$t.log"; \
+			failed="$$failed $$t"; \
+		fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed"; exit 1; fi
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib \

@@ -188,9 +188,12 @@ int age_header_parse(struct kreader *r, struct age_header *h, struct kerr *e)
 		if (len >= 3 && memcmp(l, "-> ", 3) == 0) {
 			struct age_stanza *ns;
 
-			if (h->n % 8 == 0) {
+			/* Capacity doubles (8, 16, 32, ...): growing by a
+			 * constant made a 1 MiB header of empty stanzas
+			 * quadratic where realloc copies (ASan, valgrind). */
+			if (h->n == 0 || (h->n >= 8 && (h->n & (h->n - 1)) == 0)) {
 				ns = realloc(h->stanzas,
-					     (h->n + 8) * sizeof *ns);
+					     (h->n ? 2 * h->n : 8) * sizeof *ns);
 				if (!ns) {
 					rc = kerr_set(e, KERR_NOMEM, HDR,
 						      "out of memory");
@@ -606,6 +609,9 @@ static int unwrap(struct age_dec *d, const struct age_header *h,
 	struct secrets *s = d->sec;
 	unsigned max = ids->scrypt_max_log2n ? ids->scrypt_max_log2n
 					     : AGE_SCRYPT_MAX_LOG2N;
+	const char *pass = ids->passphrase;
+	size_t pass_len = ids->passphrase_len;
+	bool can_pass = pass || ids->ask_passphrase;
 	bool have_scrypt = false, found = false;
 	uint8_t share[32], salt[16];
 	unsigned log2n;
@@ -625,7 +631,7 @@ static int unwrap(struct age_dec *d, const struct age_header *h,
 		if (ids->n_x25519 && strcmp(st->args[0], "X25519") == 0 &&
 		    (rc = check_x25519(st, i, share, e)))
 			return rc;
-		if (ids->passphrase && strcmp(st->args[0], "scrypt") == 0 &&
+		if (can_pass && strcmp(st->args[0], "scrypt") == 0 &&
 		    (rc = check_scrypt(st, i, salt, &log2n, max, e)))
 			return rc;
 	}
@@ -657,34 +663,36 @@ static int unwrap(struct age_dec *d, const struct age_header *h,
 			}
 		}
 	}
-	if (!found && ids->passphrase && have_scrypt) {
+	if (!found && can_pass && have_scrypt) {
 		const struct age_stanza *st = &h->stanzas[0];
 		uint8_t full[sizeof SCRYPT_LABEL - 1 + 16];
 
+		/* Ask only now that a passphrase is known to be needed. */
+		if (!pass && (rc = ids->ask_passphrase(ids->ask_ctx, &pass,
+						       &pass_len, e)))
+			return rc;
 		check_scrypt(st, 0, salt, &log2n, max, e);
 		memcpy(full, SCRYPT_LABEL, sizeof SCRYPT_LABEL - 1);
 		memcpy(full + sizeof SCRYPT_LABEL - 1, salt, 16);
 		if (crypto_pwhash_scryptsalsa208sha256_ll(
-			    (const uint8_t *)ids->passphrase,
-			    ids->passphrase_len, full, sizeof full,
+			    (const uint8_t *)pass, pass_len, full, sizeof full,
 			    (uint64_t)1 << log2n, 8, 1, s->wrap_key, 32) != 0)
 			return kerr_set(e, KERR_NOMEM, HDR,
 					"scrypt failed (not enough memory?)");
 		if (crypto_aead_chacha20poly1305_ietf_decrypt(
 			    s->file_key, NULL, NULL, st->body, st->body_len,
-			    NULL, 0, zero_nonce, s->wrap_key) == 0) {
-			found = true;
-			d->rtype = "scrypt";
-		} else {
+			    NULL, 0, zero_nonce, s->wrap_key) != 0)
 			return kerr_set(e, KERR_NOMATCH, "age",
 					"wrong passphrase");
-		}
+		found = true;
+		d->rtype = "scrypt";
 	}
 	if (!found) {
-		if (have_scrypt && !ids->passphrase)
+		if (have_scrypt)
 			return kerr_set(e, KERR_NOMATCH, "age",
-					"file is encrypted with a passphrase");
-		if (ids->passphrase && !ids->n_x25519)
+					"file is encrypted with a passphrase, "
+					"not to an identity");
+		if (!ids->n_x25519)
 			return kerr_set(e, KERR_NOMATCH, "age",
 					"file is not encrypted with a passphrase");
 		return kerr_set(e, KERR_NOMATCH, "age",

@@ -86,9 +86,15 @@ void age_enc_free(struct age_enc *enc);
 struct age_identities {
 	const uint8_t *x25519;       /* n_x25519 secret keys, 32 bytes each */
 	size_t n_x25519;
-	const char *passphrase;      /* NULL: none */
+	const char *passphrase;      /* NULL: none, or ask (below) */
 	size_t passphrase_len;
 	unsigned scrypt_max_log2n;   /* 0: AGE_SCRYPT_MAX_LOG2N */
+	/* Called only when passphrase is NULL and the file turns out to be
+	 * passphrase-encrypted; the passphrase it returns must stay valid
+	 * until age_dec_begin() returns. */
+	int (*ask_passphrase)(void *ctx, const char **pass, size_t *len,
+			      struct kerr *e);
+	void *ask_ctx;
 };
 
 struct age_dec;

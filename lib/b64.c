@@ -20,11 +20,19 @@ int b64_decode(const char *s, size_t len, bool padded, uint8_t *out,
 {
 	const char *end = NULL;
 	size_t n = 0;
+	unsigned high = 0;
 
 	if (len == 0) {
 		*out_len = 0;
 		return 0;
 	}
+	/* libsodium 1.0.18 compares characters as (signed) char with macros
+	 * made for 0..255, so every byte >= 0x80 decodes as '/': refuse them
+	 * here (without branching on the data, which may be key material). */
+	for (size_t i = 0; i < len; i++)
+		high |= (unsigned char)s[i];
+	if (high & 0x80)
+		return -1;
 	if (sodium_base642bin(out, out_max, s, len, NULL, &n, &end,
 			      variant(padded)) != 0)
 		return -1;

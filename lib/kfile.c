@@ -83,11 +83,28 @@ static void out_free(struct kfile_out *o)
 	o->tmp = o->path = NULL;
 }
 
+/* Name a temporary file in the destination's directory (not created). */
+static char *tmp_name(const char *path, const char *suffix)
+{
+	char *copy = strdup(path), *dir = dir_of(path), *out = NULL;
+	size_t n;
+
+	if (copy && dir) {
+		const char *base = basename(copy);
+		n = strlen(dir) + strlen(base) + strlen(suffix) + 16;
+		out = malloc(n);
+		if (out)
+			snprintf(out, n, "%s/.%s.tmp-%s", dir, base, suffix);
+	}
+	free(copy);
+	free(dir);
+	return out;
+}
+
 int kfile_out_open(struct kfile_out *o, const char *path, mode_t mode,
 		   int flags, struct kerr *e)
 {
-	char *copy = NULL, *base;
-	size_t n;
+	char *dir;
 
 	memset(o, 0, sizeof *o);
 	o->fd = -1;
@@ -97,40 +114,37 @@ int kfile_out_open(struct kfile_out *o, const char *path, mode_t mode,
 		return kerr_set(e, KERR_EXISTS, path,
 				"already exists; refusing to overwrite");
 	o->path = strdup(path);
-	copy = strdup(path);
-	if (!o->path || !copy)
-		goto nomem;
-	base = basename(copy);
-	{
-		char *dir = dir_of(path);
-		if (!dir)
-			goto nomem;
-		n = strlen(dir) + strlen(base) + 32;
-		o->tmp = malloc(n);
-		if (!o->tmp) {
-			free(dir);
-			goto nomem;
-		}
-		snprintf(o->tmp, n, "%s/.%s.tmp-XXXXXX", dir, base);
+	dir = dir_of(path);
+	if (!o->path || !dir) {
 		free(dir);
-	}
-	free(copy);
-	copy = NULL;
-	o->fd = mkostemp(o->tmp, O_CLOEXEC);
-	if (o->fd < 0) {
-		int err = errno;
-		free(o->tmp);
-		o->tmp = NULL;
 		out_free(o);
-		return kerr_errno(e, err, path, "cannot create output file");
+		return kerr_set(e, KERR_NOMEM, path, "out of memory");
 	}
-	pending_add(o->tmp);
+	/* Preferably an unnamed file: until commit gives it a name, no crash,
+	 * not even SIGKILL, can leave partial data behind.  Naming it later
+	 * goes through /proc/self/fd, so both must be available. */
+	if (access("/proc/self/fd", X_OK) == 0)
+		o->fd = open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+	free(dir);
+	if (o->fd < 0) {
+		o->tmp = tmp_name(path, "XXXXXX");
+		if (!o->tmp) {
+			out_free(o);
+			return kerr_set(e, KERR_NOMEM, path, "out of memory");
+		}
+		o->fd = mkostemp(o->tmp, O_CLOEXEC);
+		if (o->fd < 0) {
+			int err = errno;
+			free(o->tmp);
+			o->tmp = NULL;
+			out_free(o);
+			return kerr_errno(e, err, path,
+					  "cannot create output file");
+		}
+		pending_add(o->tmp);
+	}
 	kfd_sink_init(&o->sink, o->fd, o->path);
 	return 0;
-nomem:
-	free(copy);
-	out_free(o);
-	return kerr_set(e, KERR_NOMEM, path, "out of memory");
 }
 
 static int fsync_dir(const char *path)
@@ -150,47 +164,95 @@ static int fsync_dir(const char *path)
 	return rc;
 }
 
+/* Give the unnamed file o->fd the name `name`; fails with EEXIST if taken. */
+static int link_anon(const struct kfile_out *o, const char *name)
+{
+	char proc[64];
+
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", o->fd);
+	return linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW);
+}
+
+static int exists_err(struct kfile_out *o, struct kerr *e)
+{
+	return kerr_set(e, KERR_EXISTS, o->path,
+			"already exists; refusing to overwrite");
+}
+
+/* Exclusive: never replaces an existing file. */
+static int commit_no_replace(struct kfile_out *o, struct kerr *e)
+{
+	if (!o->tmp) {
+		if (link_anon(o, o->path) == 0)
+			return 0;
+		return errno == EEXIST ? exists_err(o, e)
+				       : kerr_errno(e, errno, o->path, "cannot create");
+	}
+	if (renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->path,
+		      RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno == EEXIST)
+		return exists_err(o, e);
+	/* Filesystems without RENAME_NOREPLACE: link is exclusive too. */
+	if (link(o->tmp, o->path) != 0)
+		return errno == EEXIST ? exists_err(o, e)
+				       : kerr_errno(e, errno, o->path, "cannot create");
+	unlink(o->tmp);
+	return 0;
+}
+
+/* Replacing: an unnamed file gets a temporary name for the rename. */
+static int commit_replace(struct kfile_out *o, struct kerr *e)
+{
+	if (!o->tmp) {
+		for (int tries = 0; !o->tmp; tries++) {
+			char suffix[24];
+			snprintf(suffix, sizeof suffix, "%ld-%d", (long)getpid(),
+				 tries);
+			o->tmp = tmp_name(o->path, suffix);
+			if (!o->tmp)
+				return kerr_set(e, KERR_NOMEM, o->path,
+						"out of memory");
+			if (link_anon(o, o->tmp) == 0)
+				break;
+			free(o->tmp);
+			o->tmp = NULL;
+			if (errno != EEXIST || tries > 100)
+				return kerr_errno(e, errno, o->path,
+						  "cannot name output file");
+		}
+		pending_add(o->tmp);
+	}
+	if (rename(o->tmp, o->path) != 0)
+		return kerr_errno(e, errno, o->path, "cannot rename into place");
+	return 0;
+}
+
 int kfile_out_commit(struct kfile_out *o, struct kerr *e)
 {
 	mode_t um = umask(0);
-	int rc = 0;
+	int rc;
 
 	umask(um);
 	if (fchmod(o->fd, o->mode & ~um) != 0 || fsync(o->fd) != 0) {
 		rc = kerr_errno(e, errno, o->path, "cannot finish output file");
 		goto fail;
 	}
+	rc = (o->flags & KFILE_NO_REPLACE) ? commit_no_replace(o, e)
+					   : commit_replace(o, e);
+	if (rc)
+		goto fail;
+	if (o->tmp)
+		pending_del(o->tmp);
+	free(o->tmp);
+	o->tmp = NULL;
 	if (close(o->fd) != 0) {
 		o->fd = -1;
 		rc = kerr_errno(e, errno, o->path, "cannot close output file");
-		goto fail;
+		out_free(o);
+		return rc;
 	}
 	o->fd = -1;
-	if (o->flags & KFILE_NO_REPLACE) {
-		if (renameat2(AT_FDCWD, o->tmp, AT_FDCWD, o->path,
-			      RENAME_NOREPLACE) != 0) {
-			if (errno == EEXIST) {
-				rc = kerr_set(e, KERR_EXISTS, o->path,
-					      "already exists; refusing to overwrite");
-				goto fail;
-			}
-			/* Filesystems without RENAME_NOREPLACE: link is
-			 * exclusive too. */
-			if (link(o->tmp, o->path) != 0) {
-				rc = errno == EEXIST
-					? kerr_set(e, KERR_EXISTS, o->path,
-						   "already exists; refusing to overwrite")
-					: kerr_errno(e, errno, o->path,
-						     "cannot create");
-				goto fail;
-			}
-			unlink(o->tmp);
-		}
-	} else if (rename(o->tmp, o->path) != 0) {
-		rc = kerr_errno(e, errno, o->path, "cannot rename into place");
-		goto fail;
-	}
-	pending_del(o->tmp);
 	fsync_dir(o->path);
 	out_free(o);
 	return 0;

@@ -1,10 +1,11 @@
 /*
  * kfile — files that appear whole or not at all.
  *
- * An output file is written under a temporary name in the destination's
- * directory (mode 0600 while being written) and renamed into place only by
- * kfile_out_commit(), after fsync; a crash or an error leaves the old file
- * (or nothing) and no partial file.  Temporary names are registered so a
+ * An output file is written as an unnamed file (O_TMPFILE, mode 0600) in the
+ * destination's directory and gets its name only in kfile_out_commit(),
+ * after fsync; a crash, even SIGKILL, or an error leaves the old file (or
+ * nothing) and no partial file.  Where O_TMPFILE or /proc is unavailable a
+ * hidden temporary name is used instead; such names are registered so a
  * signal handler can remove them (kfile_signal_cleanup is async-signal-safe).
  */
 #ifndef KLUIS_KFILE_H

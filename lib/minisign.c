@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,15 +32,13 @@
 
 void ms_keyid_hex(const uint8_t keynum[MS_KEYNUM], char out[17])
 {
-	static const char hex[] = "0123456789ABCDEF";
+	uint64_t v = 0;
 
-	/* minisign prints the key id as a little-endian 64-bit number. */
-	for (int i = 0; i < MS_KEYNUM; i++) {
-		uint8_t b = keynum[MS_KEYNUM - 1 - i];
-		out[2 * i] = hex[b >> 4];
-		out[2 * i + 1] = hex[b & 15];
-	}
-	out[16] = '\0';
+	/* As minisign prints it: the little-endian 64-bit number in
+	 * uppercase hex, without leading zeros. */
+	for (int i = MS_KEYNUM - 1; i >= 0; i--)
+		v = (v << 8) | keynum[i];
+	snprintf(out, 17, "%" PRIX64, v);
 }
 
 /* Split text into at most `max` lines (LF or CRLF), trimming nothing else.
@@ -263,6 +262,11 @@ int ms_seckey_file_load(const char *path, struct ms_seckey_file *f,
 	}
 	kbuf_free(&b);
 	return rc;
+}
+
+void ms_seckey_file_wipe(struct ms_seckey_file *f)
+{
+	sodium_memzero(f, sizeof *f);
 }
 
 static void seckey_checksum(const uint8_t keynum[8], const uint8_t sk[64],

@@ -54,7 +54,7 @@ struct ms_sig {
 	uint8_t global[64];
 };
 
-/* Key id as minisign prints it: 16 uppercase hex digits. */
+/* Key id as minisign prints it: uppercase hex, no leading zeros. */
 void ms_keyid_hex(const uint8_t keynum[MS_KEYNUM], char out[17]);
 
 /* Public keys.  parse accepts a minisign public key file (comment line +
@@ -81,6 +81,8 @@ int ms_seckey_parse(const char *text, size_t len, struct ms_seckey_file *f,
 		    struct kerr *e);
 int ms_seckey_file_load(const char *path, struct ms_seckey_file *f,
 			struct kerr *e);
+/* Wipe a parsed key file (an unencrypted one holds the secret key). */
+void ms_seckey_file_wipe(struct ms_seckey_file *f);
 /* Unseal; pass may be NULL for an unencrypted key.  KERR_PASSPHRASE if
  * the checksum does not match. */
 int ms_seckey_open(const struct ms_seckey_file *f, const char *pass,

@@ -6,6 +6,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -20,6 +21,7 @@
 #include "banned.h"
 
 #define PASS_MAX 1024
+#define PASS_FILE_MAX (64 * 1024)
 
 int cli_exit_code(enum kerr_code code)
 {
@@ -72,15 +74,22 @@ void cli_warn(const char *cmd, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-bool cli_wants_help(int argc, char **argv)
+int cli_bad_option(const char *cmd, char **argv, int c)
 {
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--") == 0)
-			return false;
-		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
-			return true;
-	}
-	return false;
+	const char *arg = optind > 0 ? argv[optind - 1] : "";
+	char name[64];
+
+	/* getopt's own message is off (opterr = 0): one line, in our format,
+	 * naming the option as typed; never echo a value given with '='. */
+	if (arg && strncmp(arg, "--", 2) == 0)
+		snprintf(name, sizeof name, "%.*s", (int)strcspn(arg, "="), arg);
+	else
+		snprintf(name, sizeof name, "-%c", optopt ? optopt : '?');
+	if (c == ':')
+		return cli_usage(cmd, "option '%s' needs an argument", name);
+	if (arg && strncmp(arg, "--", 2) == 0 && strchr(arg, '=') && optopt)
+		return cli_usage(cmd, "option '%s' takes no argument", name);
+	return cli_usage(cmd, "unknown option '%s'", name);
 }
 
 /* First line of the buffer, without its line ending. */
@@ -137,9 +146,13 @@ int cli_passphrase(const char *prompt, bool confirm, const char *file,
 	const char *env = getenv("KLUIS_PASSPHRASE");
 	int rc, fd;
 
-	kbuf_init(out, PASS_MAX, true);
+	kbuf_init(out, PASS_FILE_MAX, true);
 	if (file) {
 		rc = kfile_read(file, out, e);
+		if (rc == KERR_LIMIT)
+			return kerr_set(e, KERR_USAGE, file,
+					"not a passphrase file (larger than %d bytes)",
+					PASS_FILE_MAX);
 		if (rc)
 			return rc;
 		first_line(out);
@@ -170,6 +183,9 @@ int cli_passphrase(const char *prompt, bool confirm, const char *file,
 	}
 	if (out->len == 0)
 		return kerr_set(e, KERR_USAGE, "passphrase", "empty passphrase");
+	if (out->len > PASS_MAX)
+		return kerr_set(e, KERR_USAGE, "passphrase",
+				"longer than %d bytes", PASS_MAX);
 	return 0;
 }
 

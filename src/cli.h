@@ -51,7 +51,9 @@ int cli_passphrase(const char *prompt, bool confirm, const char *file,
 /* No core dumps, ptrace protection, temp-file cleanup on signals. */
 void cli_harden(void);
 
-/* Parse "--help"-style common handling: true if argv has -h/--help. */
-bool cli_wants_help(int argc, char **argv);
+/* Report an option getopt_long rejected.  Call with opterr = 0 and an
+ * optstring starting with ':', passing what getopt_long returned ('?' or
+ * ':'); returns EXIT_ERROR. */
+int cli_bad_option(const char *cmd, char **argv, int c);
 
 #endif

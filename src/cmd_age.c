@@ -49,7 +49,26 @@ static const char decrypt_usage[] =
 	"                            when no -i is given)\n"
 	"      --passphrase-file F   read the passphrase from F\n"
 	"  -o, --output OUT          write to OUT instead of stdout\n"
-	"  -h, --help                this help\n";
+	"  -d, --decrypt             ignored (for age's muscle memory)\n"
+	"  -h, --help                this help\n"
+	"Without -i the file must be passphrase-encrypted; the passphrase is\n"
+	"asked for only then (or read from --passphrase-file/KLUIS_PASSPHRASE).\n";
+
+/* Lazily asked passphrase for decrypt without -i. */
+struct ask {
+	const char *file;
+	struct kbuf pass;
+};
+
+static int ask_passphrase(void *ctx, const char **p, size_t *n, struct kerr *e)
+{
+	struct ask *a = ctx;
+	int rc = cli_passphrase("Passphrase: ", false, a->file, &a->pass, e);
+
+	*p = (const char *)a->pass.p;
+	*n = a->pass.len;
+	return rc;
+}
 
 static int open_input(const char *cmd, const char *path, int *fd)
 {
@@ -89,7 +108,7 @@ int cmd_encrypt(int argc, char **argv)
 	struct kerr e;
 	const char *outpath = NULL, *pass_file = NULL, *inpath = NULL;
 	bool armor = false, use_pass = false, have_out = false;
-	uint8_t *buf = NULL;
+	struct kbuf buf = KBUF_INIT(IO_BUF);
 	int c, rc = EXIT_OK, fd = -1;
 	char *end;
 
@@ -97,11 +116,19 @@ int cmd_encrypt(int argc, char **argv)
 	agekey_rcpts_init(&rcpts);
 	kbuf_init(&pass, 0, true);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "r:R:pao:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":r:R:pao:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'r':
 			if (agekey_rcpts_add_string(&rcpts, optarg, &e)) {
-				rc = cli_usage("encrypt", "-r '%s': %s", optarg, e.why);
+				/* Never echo a secret key given here by mistake. */
+				if (strncasecmp(optarg, "AGE-SECRET-KEY-", 15) == 0)
+					rc = cli_usage("encrypt", "-r: that is a secret "
+						       "key (AGE-SECRET-KEY-1…), not a "
+						       "recipient; it is not repeated here");
+				else
+					rc = cli_usage("encrypt", "-r '%s': %s",
+						       optarg, e.why);
 				goto out;
 			}
 			break;
@@ -127,7 +154,7 @@ int cmd_encrypt(int argc, char **argv)
 		case 'a': armor = true; break;
 		case 'o': outpath = optarg; break;
 		case 'h': fputs(encrypt_usage, stdout); goto out;
-		default: rc = cli_usage("encrypt", "invalid option"); goto out;
+		default: rc = cli_bad_option("encrypt", argv, c); goto out;
 		}
 	}
 	if (argc - optind > 1) {
@@ -141,6 +168,10 @@ int cmd_encrypt(int argc, char **argv)
 	}
 	if (!use_pass && !rcpts.n) {
 		rc = cli_usage("encrypt", "need -r, -R or --passphrase");
+		goto out;
+	}
+	if (r.scrypt_log2n && !use_pass) {
+		rc = cli_usage("encrypt", "--work-factor only applies with --passphrase");
 		goto out;
 	}
 	if (!outpath && !armor && isatty(STDOUT_FILENO)) {
@@ -172,16 +203,13 @@ int cmd_encrypt(int argc, char **argv)
 		kfd_sink_init(&stdout_sink, STDOUT_FILENO, "standard output");
 		sink = &stdout_sink.base;
 	}
-	buf = malloc(IO_BUF);
-	if (!buf) {
-		kerr_set(&e, KERR_NOMEM, "encrypt", "out of memory");
-		rc = cli_fail("encrypt", &e);
-		goto out;
-	}
+	/* A kbuf, so the plaintext it held is wiped when freed. */
+	if (kbuf_reserve(&buf, IO_BUF, &e))
+		goto fail;
 	if (age_enc_begin(&enc, &r, armor, sink, &e))
 		goto fail;
 	for (;;) {
-		ssize_t n = read(fd, buf, IO_BUF);
+		ssize_t n = read(fd, buf.p, IO_BUF);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
@@ -191,7 +219,7 @@ int cmd_encrypt(int argc, char **argv)
 		}
 		if (n == 0)
 			break;
-		if (age_enc_write(enc, buf, (size_t)n, &e))
+		if (age_enc_write(enc, buf.p, (size_t)n, &e))
 			goto fail;
 	}
 	if (age_enc_finish(enc, &e))
@@ -208,7 +236,7 @@ out:
 	if (have_out)
 		kfile_out_abort(&out);
 	age_enc_free(enc);
-	free(buf);
+	kbuf_free(&buf);
 	if (fd > STDIN_FILENO)
 		close(fd);
 	agekey_rcpts_free(&rcpts);
@@ -234,18 +262,19 @@ int cmd_decrypt(int argc, char **argv)
 	struct kfd_src insrc;
 	struct ksink *sink;
 	struct age_dec *dec = NULL;
-	struct kbuf pass;
+	struct ask ask = { 0 };
 	struct kerr e;
-	const char *outpath = NULL, *pass_file = NULL, *inpath = NULL;
-	bool use_pass = false, have_out = false;
+	const char *outpath = NULL, *inpath = NULL;
+	bool have_out = false;
 	uint64_t released = 0;
 	int c, rc = EXIT_OK, fd = -1;
 
 	kerr_clear(&e);
 	agekey_ids_init(&ids);
-	kbuf_init(&pass, 0, true);
+	kbuf_init(&ask.pass, 0, true);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "i:po:dh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":i:po:dh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i':
 			if (agekey_ids_load(&ids, optarg, &e)) {
@@ -253,12 +282,15 @@ int cmd_decrypt(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case 'p': use_pass = true; break;
-		case 'F': use_pass = true; pass_file = optarg; break;
+		case 'p': idset.ask_passphrase = ask_passphrase; break;
+		case 'F':
+			idset.ask_passphrase = ask_passphrase;
+			ask.file = optarg;
+			break;
 		case 'o': outpath = optarg; break;
 		case 'd': break; /* accepted for age's muscle memory */
 		case 'h': fputs(decrypt_usage, stdout); goto out;
-		default: rc = cli_usage("decrypt", "invalid option"); goto out;
+		default: rc = cli_bad_option("decrypt", argv, c); goto out;
 		}
 	}
 	if (argc - optind > 1) {
@@ -267,23 +299,23 @@ int cmd_decrypt(int argc, char **argv)
 	}
 	inpath = optind < argc ? argv[optind] : NULL;
 	if (!ids.n)
-		use_pass = true;
-	if (use_pass) {
-		if (cli_passphrase("Passphrase: ", false, pass_file, &pass, &e)) {
-			rc = cli_fail("decrypt", &e);
-			goto out;
-		}
-		idset.passphrase = (const char *)pass.p;
-		idset.passphrase_len = pass.len;
-	}
+		idset.ask_passphrase = ask_passphrase;
+	idset.ask_ctx = &ask;
 	idset.x25519 = ids.sk;
 	idset.n_x25519 = ids.n;
 
 	if ((rc = open_input("decrypt", inpath, &fd)))
 		goto out;
 	kfd_src_init(&insrc, fd, inpath ? inpath : "standard input");
-	if (age_dec_begin(&dec, &insrc.base, &idset, &e))
-		goto fail;
+	rc = age_dec_begin(&dec, &insrc.base, &idset, &e);
+	kbuf_free(&ask.pass);
+	if (rc) {
+		rc = cli_fail("decrypt", &e);
+		if (e.code == KERR_NOMATCH && !ids.n && !idset.passphrase &&
+		    strstr(e.why, "not encrypted with a passphrase"))
+			fprintf(stderr, "kluis: decrypt: give an identity with -i\n");
+		goto out;
+	}
 	if (outpath) {
 		if (kfile_out_open(&out, outpath, 0600, 0, &e))
 			goto fail;
@@ -325,6 +357,6 @@ out:
 	if (fd > STDIN_FILENO)
 		close(fd);
 	agekey_ids_free(&ids);
-	kbuf_free(&pass);
+	kbuf_free(&ask.pass);
 	return rc;
 }

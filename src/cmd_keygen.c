@@ -50,20 +50,24 @@ int cmd_keygen(int argc, char **argv)
 	kerr_clear(&e);
 	kbuf_init(&pass, 0, true);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "o:l:Wh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":o:l:Wh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'o': o.prefix = optarg; break;
 		case 'l': o.label = optarg; break;
 		case 'W': no_pass = true; break;
 		case 'F': pass_file = optarg; break;
 		case 'h': fputs(usage_text, stdout); return EXIT_OK;
-		default: return cli_usage("keygen", "invalid option");
+		default: return cli_bad_option("keygen", argv, c);
 		}
 	}
 	if (optind != argc)
 		return cli_usage("keygen", "unexpected argument '%s'", argv[optind]);
 	if (!o.prefix)
 		return cli_usage("keygen", "--out PREFIX is required");
+	if (o.label && strlen(o.label) >= PUBFILE_LABEL_MAX)
+		return cli_usage("keygen", "--label is longer than %d bytes",
+				 PUBFILE_LABEL_MAX - 1);
 	if (no_pass && pass_file)
 		return cli_usage("keygen",
 				 "--no-passphrase and --passphrase-file exclude each other");

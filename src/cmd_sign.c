@@ -26,7 +26,7 @@ static const char sign_usage[] =
 	"  -h, --help                this help\n";
 
 static const char verify_usage[] =
-	"Usage: kluis verify -p PUBKEY [-x SIG] [-q] FILE\n"
+	"Usage: kluis verify (-p PUBKEY | -P KEY) [-x SIG] [-H] [-q | -Q] FILE\n"
 	"\n"
 	"Verify FILE against its minisign signature (default FILE.minisig) and\n"
 	"the signed trusted comment; print the trusted comment.  Exit 1 if\n"
@@ -57,7 +57,7 @@ int cmd_sign(int argc, char **argv)
 	const char *keypath = NULL, *trusted = NULL, *untrusted = NULL,
 		   *sigpath = NULL, *pass_file = NULL, *file;
 	char deftc[512], *defsig = NULL;
-	struct ms_seckey_file skf;
+	struct ms_seckey_file skf = { 0 };
 	struct ms_seckey *sk = NULL;
 	struct kbuf pass, sig = KBUF_INIT(MS_FILE_MAX);
 	struct kerr e;
@@ -67,7 +67,8 @@ int cmd_sign(int argc, char **argv)
 	kerr_clear(&e);
 	kbuf_init(&pass, 0, true);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "s:t:c:lx:h", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":s:t:c:lx:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': keypath = optarg; break;
 		case 't': trusted = optarg; break;
@@ -76,7 +77,7 @@ int cmd_sign(int argc, char **argv)
 		case 'x': sigpath = optarg; break;
 		case 'F': pass_file = optarg; break;
 		case 'h': fputs(sign_usage, stdout); return EXIT_OK;
-		default: return cli_usage("sign", "invalid option");
+		default: return cli_bad_option("sign", argv, c);
 		}
 	}
 	if (!keypath)
@@ -84,6 +85,8 @@ int cmd_sign(int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage("sign", "exactly one FILE to sign");
 	file = argv[optind];
+	if (strcmp(file, "-") == 0)
+		return cli_usage("sign", "sign a file, not standard input");
 	if (!sigpath) {
 		size_t n = strlen(file) + sizeof ".minisig";
 		defsig = malloc(n);
@@ -125,6 +128,7 @@ int cmd_sign(int argc, char **argv)
 fail:
 	rc = cli_fail("sign", &e);
 out:
+	ms_seckey_file_wipe(&skf);
 	ms_seckey_free(sk);
 	kbuf_free(&pass);
 	kbuf_free(&sig);
@@ -154,7 +158,8 @@ int cmd_verify(int argc, char **argv)
 
 	kerr_clear(&e);
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "p:P:x:HqQh", opts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":p:P:x:HqQh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': pubpath = optarg; break;
 		case 'P': pubstr = optarg; break;
@@ -163,7 +168,7 @@ int cmd_verify(int argc, char **argv)
 		case 'q': quiet = 2; break;
 		case 'Q': quiet = 1; break;
 		case 'h': fputs(verify_usage, stdout); return EXIT_OK;
-		default: return cli_usage("verify", "invalid option");
+		default: return cli_bad_option("verify", argv, c);
 		}
 	}
 	if (!pubpath == !pubstr)

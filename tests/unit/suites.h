@@ -5,7 +5,21 @@
 #include "unit.h"
 
 extern const struct unit_case suite_kbuf[];
+extern const struct unit_case suite_bech32[];
+extern const struct unit_case suite_hkdf[];
+extern const struct unit_case suite_b64[];
+extern const struct unit_case suite_armor[];
+extern const struct unit_case suite_age[];
+extern const struct unit_case suite_age_damage[];
+extern const struct unit_case suite_age_header[];
+extern const struct unit_case suite_minisign[];
+extern const struct unit_case suite_pubfile[];
+extern const struct unit_case suite_kfile[];
+extern const struct unit_case suite_keygen[];
 
-#define UNIT_SUITES suite_kbuf
+#define UNIT_SUITES                                                      \
+	suite_kbuf, suite_bech32, suite_hkdf, suite_b64, suite_armor,    \
+		suite_age, suite_age_header, suite_age_damage, suite_minisign, \
+		suite_pubfile, suite_kfile, suite_keygen
 
 #endif
