@@ -11,6 +11,7 @@
  */
 #include "age.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,8 @@
 #define VERSION_PREFIX "age-encryption.org/"
 #define X25519_INFO "age-encryption.org/v1/X25519"
 #define SCRYPT_LABEL "age-encryption.org/v1/scrypt"
-#define READER_CAP (4 * AGE_ENC_CHUNK_SIZE)
+/* Room for a batch plus one byte of lookahead, and slack for refills. */
+#define READER_CAP ((AGE_BATCH + 2) * AGE_ENC_CHUNK_SIZE)
 #define HDR "age header"
 #define PAY "age payload"
 
@@ -282,9 +284,9 @@ struct age_enc {
 	bool armored;
 	struct secrets *sec;
 	uint64_t counter;
-	uint8_t *pbuf;           /* pending plaintext, < one chunk */
+	uint8_t *pbuf;           /* pending plaintext, up to one batch */
 	size_t plen;
-	uint8_t *cbuf;           /* one sealed chunk */
+	uint8_t *cbuf;           /* one sealed batch */
 	bool finished;
 };
 
@@ -296,18 +298,83 @@ static void stream_nonce(uint8_t n[12], uint64_t counter, bool last)
 	n[11] = last ? 1 : 0;
 }
 
-static int seal_chunk(struct age_enc *enc, const uint8_t *p, size_t n,
-		      bool last, struct kerr *e)
+/*
+ * Chunks are independent once their counter is known, so a batch is
+ * split between the calling thread and one helper thread: the two cores
+ * of a small server then both do ChaCha20-Poly1305.  Small batches stay
+ * on one thread.
+ */
+struct range_job {
+	void (*fn)(struct range_job *j);
+	const uint8_t *key;
+	const uint8_t *src;      /* batch input */
+	uint8_t *dst;            /* batch output */
+	size_t len;              /* input bytes in the batch (seal) */
+	size_t nchunks;          /* chunks in the batch */
+	size_t from, to;         /* this job's chunk range */
+	uint64_t first;          /* counter of chunk 0 */
+	bool final_last;         /* seal: the batch's last chunk is final */
+	size_t *plens;           /* open: plaintext length per chunk */
+	bool *ok;                /* open: chunk authenticated */
+};
+
+static void *range_thread(void *arg)
+{
+	struct range_job *j = arg;
+	j->fn(j);
+	return NULL;
+}
+
+static void run_split(struct range_job *job)
+{
+	struct range_job half = *job;
+	pthread_t t;
+
+	if (job->nchunks < AGE_PARALLEL_MIN) {
+		job->fn(job);
+		return;
+	}
+	half.from = job->from + (job->to - job->from) / 2;
+	job->to = half.from;
+	if (pthread_create(&t, NULL, range_thread, &half) != 0) {
+		job->fn(job);
+		half.fn(&half);
+		return;
+	}
+	job->fn(job);
+	pthread_join(t, NULL);
+}
+
+static void seal_range(struct range_job *j)
 {
 	uint8_t nonce[12];
-	unsigned long long clen;
 
-	stream_nonce(nonce, enc->counter, last);
-	crypto_aead_chacha20poly1305_ietf_encrypt(enc->cbuf, &clen, p, n, NULL,
-						  0, NULL, nonce,
-						  enc->sec->payload_key);
-	enc->counter++;
-	return enc->out->write(enc->out, enc->cbuf, (size_t)clen, e);
+	for (size_t i = j->from; i < j->to; i++) {
+		size_t off = i * AGE_CHUNK_SIZE;
+		size_t n = j->len - off < AGE_CHUNK_SIZE ? j->len - off
+							 : AGE_CHUNK_SIZE;
+		stream_nonce(nonce, j->first + i,
+			     j->final_last && i == j->nchunks - 1);
+		crypto_aead_chacha20poly1305_ietf_encrypt(
+			j->dst + i * AGE_ENC_CHUNK_SIZE, NULL, j->src + off, n,
+			NULL, 0, NULL, nonce, j->key);
+	}
+}
+
+/* Seal len bytes (a multiple of the chunk size unless final) and write. */
+static int seal_batch(struct age_enc *enc, const uint8_t *p, size_t len,
+		      bool final, struct kerr *e)
+{
+	size_t k = len ? (len + AGE_CHUNK_SIZE - 1) / AGE_CHUNK_SIZE : 1;
+	struct range_job job = {
+		.fn = seal_range, .key = enc->sec->payload_key, .src = p,
+		.dst = enc->cbuf, .len = len, .nchunks = k, .from = 0, .to = k,
+		.first = enc->counter, .final_last = final,
+	};
+
+	run_split(&job);
+	enc->counter += k;
+	return enc->out->write(enc->out, enc->cbuf, len + k * AGE_TAG_SIZE, e);
 }
 
 int age_enc_write(struct age_enc *enc, const void *data, size_t n,
@@ -319,23 +386,28 @@ int age_enc_write(struct age_enc *enc, const void *data, size_t n,
 	if (enc->finished)
 		return kerr_set(e, KERR_USAGE, "age", "write after finish");
 	while (n > 0) {
-		/* A full pending chunk is sealed as non-final only once
-		 * more data proves it is not the last. */
-		if (enc->plen == AGE_CHUNK_SIZE) {
-			rc = seal_chunk(enc, enc->pbuf, enc->plen, false, e);
+		/* A chunk is sealed as non-final only once more data proves
+		 * it is not the file's last. */
+		if (enc->plen == AGE_BATCH_BYTES) {
+			rc = seal_batch(enc, enc->pbuf, enc->plen, false, e);
 			if (rc)
 				return rc;
 			enc->plen = 0;
 		}
 		if (enc->plen == 0 && n > AGE_CHUNK_SIZE) {
-			rc = seal_chunk(enc, p, AGE_CHUNK_SIZE, false, e);
+			/* Straight from the caller's buffer: every whole chunk
+			 * that has at least one more byte after it. */
+			size_t k = (n - 1) / AGE_CHUNK_SIZE;
+			if (k > AGE_BATCH)
+				k = AGE_BATCH;
+			rc = seal_batch(enc, p, k * AGE_CHUNK_SIZE, false, e);
 			if (rc)
 				return rc;
-			p += AGE_CHUNK_SIZE;
-			n -= AGE_CHUNK_SIZE;
+			p += k * AGE_CHUNK_SIZE;
+			n -= k * AGE_CHUNK_SIZE;
 			continue;
 		}
-		size_t take = AGE_CHUNK_SIZE - enc->plen;
+		size_t take = AGE_BATCH_BYTES - enc->plen;
 		if (take > n)
 			take = n;
 		memcpy(enc->pbuf + enc->plen, p, take);
@@ -452,8 +524,8 @@ int age_enc_begin(struct age_enc **out_enc, const struct age_recipients *r,
 		return kerr_set(e, KERR_NOMEM, "age", "out of memory");
 	enc->sink.write = enc_sink_write;
 	enc->out = out;
-	enc->pbuf = malloc(AGE_CHUNK_SIZE);
-	enc->cbuf = malloc(AGE_ENC_CHUNK_SIZE);
+	enc->pbuf = malloc(AGE_BATCH_BYTES);
+	enc->cbuf = malloc(AGE_BATCH * AGE_ENC_CHUNK_SIZE);
 	enc->sec = secrets_new(e);
 	if (!enc->pbuf || !enc->cbuf || !enc->sec) {
 		age_enc_free(enc);
@@ -503,7 +575,7 @@ int age_enc_finish(struct age_enc *enc, struct kerr *e)
 	if (enc->finished)
 		return 0;
 	/* The final chunk may be full; it is empty only for empty input. */
-	rc = seal_chunk(enc, enc->pbuf, enc->plen, true, e);
+	rc = seal_batch(enc, enc->pbuf, enc->plen, true, e);
 	enc->plen = 0;
 	enc->finished = true;
 	if (!rc && enc->armored)
@@ -518,7 +590,7 @@ void age_enc_free(struct age_enc *enc)
 	if (enc->sec)
 		sodium_free(enc->sec);
 	if (enc->pbuf) {
-		sodium_memzero(enc->pbuf, AGE_CHUNK_SIZE);
+		sodium_memzero(enc->pbuf, AGE_BATCH_BYTES);
 		free(enc->pbuf);
 	}
 	free(enc->cbuf);
@@ -537,11 +609,16 @@ struct age_dec {
 	bool armored;
 	const char *rtype;
 	struct secrets *sec;
-	uint64_t counter;
-	bool final_seen;           /* a full final chunk was released */
+	uint64_t counter;          /* chunks opened so far */
+	bool final_seen;           /* a full final chunk was opened */
 	bool done;                 /* authentic end of data reached */
-	uint8_t *cbuf, *pbuf;
-	size_t plen, ppos;         /* for age_dec_read */
+	uint8_t *pbuf;             /* one batch of opened chunks */
+	size_t plens[AGE_BATCH];
+	bool ok[AGE_BATCH];
+	size_t nready, idx;        /* chunks in pbuf; next to hand out */
+	struct kerr failure;       /* reported once the ready chunks are out */
+	const uint8_t *rp;         /* age_dec_read: current chunk */
+	size_t plen, ppos;
 };
 
 static bool all_zero(const uint8_t *p, size_t n)
@@ -721,10 +798,9 @@ int age_dec_begin(struct age_dec **out_dec, struct ksrc *in,
 	if (!d)
 		return kerr_set(e, KERR_NOMEM, "age", "out of memory");
 	d->src.read = dec_src_read;
-	d->cbuf = malloc(AGE_ENC_CHUNK_SIZE);
-	d->pbuf = malloc(AGE_CHUNK_SIZE);
+	d->pbuf = malloc(AGE_BATCH_BYTES);
 	d->sec = secrets_new(e);
-	if (!d->cbuf || !d->pbuf || !d->sec) {
+	if (!d->pbuf || !d->sec) {
 		age_dec_free(d);
 		return kerr_set(e, KERR_NOMEM, "age", "out of memory");
 	}
@@ -780,18 +856,27 @@ fail:
 	return rc;
 }
 
-static int open_chunk(struct age_dec *d, size_t clen, bool last, size_t *plen)
+static int open_one(const uint8_t *key, const uint8_t *c, size_t clen,
+		    uint64_t counter, bool last, uint8_t *out, size_t *plen)
 {
 	uint8_t nonce[12];
 	unsigned long long n;
 
-	stream_nonce(nonce, d->counter, last);
-	if (crypto_aead_chacha20poly1305_ietf_decrypt(d->pbuf, &n, NULL, d->cbuf,
-						      clen, NULL, 0, nonce,
-						      d->sec->payload_key) != 0)
+	stream_nonce(nonce, counter, last);
+	if (crypto_aead_chacha20poly1305_ietf_decrypt(out, &n, NULL, c, clen,
+						      NULL, 0, nonce, key) != 0)
 		return -1;
 	*plen = (size_t)n;
 	return 0;
+}
+
+static void open_range(struct range_job *j)
+{
+	for (size_t i = j->from; i < j->to; i++)
+		j->ok[i] = open_one(j->key, j->src + i * AGE_ENC_CHUNK_SIZE,
+				    AGE_ENC_CHUNK_SIZE, j->first + i, false,
+				    j->dst + i * AGE_CHUNK_SIZE,
+				    &j->plens[i]) == 0;
 }
 
 static int pfail(struct age_dec *d, struct kerr *e, const char *why)
@@ -800,27 +885,66 @@ static int pfail(struct age_dec *d, struct kerr *e, const char *why)
 	return kerr_where(e, "chunk %llu", (unsigned long long)d->counter + 1);
 }
 
-int age_dec_next(struct age_dec *d, const uint8_t **p, size_t *n,
-		 struct kerr *e)
+/* Keep an error to report after the chunks already opened are out. */
+static void defer(struct age_dec *d, const char *why)
 {
-	size_t avail, got, plen;
-	bool last;
+	pfail(d, &d->failure, why);
+}
+
+/*
+ * Open the next batch: full chunks known to be followed by more data are
+ * opened together as non-final; the first that fails is retried as the
+ * final chunk (the file must then end after it).  Near the end of the
+ * input, one chunk at a time.
+ */
+static int open_batch(struct age_dec *d, struct kerr *e)
+{
+	const uint8_t *src;
+	size_t avail, k, f, plen;
 	int rc;
 
-	*p = d->pbuf;
-	*n = 0;
-	if (d->done)
-		return 0;
-	rc = kreader_fill(d->in, AGE_ENC_CHUNK_SIZE, &avail, e);
+	d->nready = d->idx = 0;
+	rc = kreader_fill(d->in, AGE_BATCH * AGE_ENC_CHUNK_SIZE + 1, &avail, e);
 	if (rc)
 		return rc;
-	if (avail > AGE_ENC_CHUNK_SIZE)
-		avail = AGE_ENC_CHUNK_SIZE;
+	src = kreader_peek(d->in);
 	if (d->final_seen) {
 		/* The final chunk was released; the file must end here. */
 		if (avail > 0)
 			return pfail(d, e, "data after the final chunk");
 		d->done = true;
+		return 0;
+	}
+	if (avail > AGE_ENC_CHUNK_SIZE) {
+		k = (avail - 1) / AGE_ENC_CHUNK_SIZE;
+		if (k > AGE_BATCH)
+			k = AGE_BATCH;
+		struct range_job job = {
+			.fn = open_range, .key = d->sec->payload_key,
+			.src = src, .dst = d->pbuf, .nchunks = k, .from = 0,
+			.to = k, .first = d->counter, .plens = d->plens,
+			.ok = d->ok,
+		};
+		run_split(&job);
+		for (f = 0; f < k && d->ok[f]; f++)
+			;
+		kreader_consume(d->in, f * AGE_ENC_CHUNK_SIZE);
+		d->counter += f;
+		d->nready = f;
+		if (f == k)
+			return 0;
+		/* A full chunk flagged final, followed by more data: released
+		 * like any authentic chunk, then the trailing data is refused. */
+		if (open_one(d->sec->payload_key, src + f * AGE_ENC_CHUNK_SIZE,
+			     AGE_ENC_CHUNK_SIZE, d->counter, true,
+			     d->pbuf + f * AGE_CHUNK_SIZE, &d->plens[f]) == 0) {
+			kreader_consume(d->in, AGE_ENC_CHUNK_SIZE);
+			d->counter++;
+			d->nready++;
+			d->final_seen = true;
+			return 0;
+		}
+		defer(d, "chunk does not authenticate (damaged)");
 		return 0;
 	}
 	if (avail == 0)
@@ -829,34 +953,79 @@ int age_dec_next(struct age_dec *d, const uint8_t **p, size_t *n,
 			     : "file ends without its final chunk (truncated)");
 	if (avail < AGE_TAG_SIZE)
 		return pfail(d, e, "chunk shorter than its tag (truncated file?)");
-	rc = kreader_read(d->in, d->cbuf, avail, &got, e);
-	if (rc)
-		return rc;
 	if (avail < AGE_ENC_CHUNK_SIZE) {
 		/* A short chunk ends the input, so it must be the final one. */
-		if (open_chunk(d, avail, true, &plen) != 0)
-			return pfail(d, e, open_chunk(d, avail, false, &plen) == 0
+		if (open_one(d->sec->payload_key, src, avail, d->counter, true,
+			     d->pbuf, &plen) != 0)
+			return pfail(d, e,
+				     open_one(d->sec->payload_key, src, avail,
+					      d->counter, false, d->pbuf,
+					      &plen) == 0
 				     ? "file ends without its final chunk (truncated)"
 				     : "final chunk does not authenticate (damaged or truncated)");
 		if (plen == 0 && d->counter > 0)
 			return pfail(d, e, "empty final chunk after a full one");
-		d->done = true;
 	} else {
-		/* A full chunk is usually not the last; if it is, the file
-		 * must end right after it (checked on the next call). */
-		last = false;
-		if (open_chunk(d, avail, false, &plen) != 0) {
-			if (open_chunk(d, avail, true, &plen) != 0)
+		/* The last bytes of the input are one full chunk: final, or
+		 * a non-final one whose successor is missing. */
+		if (open_one(d->sec->payload_key, src, avail, d->counter, true,
+			     d->pbuf, &plen) != 0) {
+			if (open_one(d->sec->payload_key, src, avail, d->counter,
+				     false, d->pbuf, &plen) != 0)
 				return pfail(d, e, "chunk does not authenticate (damaged)");
-			last = true;
+			/* Authentic but not final: release it, then report
+			 * the missing final chunk. */
+			kreader_consume(d->in, avail);
+			d->counter++;
+			d->plens[0] = plen;
+			d->nready = 1;
+			defer(d, "file ends without its final chunk (truncated)");
+			return 0;
 		}
-		d->final_seen = last;
 	}
-	if (d->counter == UINT64_MAX)
-		return pfail(d, e, "too many chunks");
+	kreader_consume(d->in, avail);
 	d->counter++;
-	*n = plen;
+	d->plens[0] = plen;
+	d->nready = 1;
+	d->done = true;
 	return 0;
+}
+
+int age_dec_next(struct age_dec *d, const uint8_t **p, size_t *n,
+		 struct kerr *e)
+{
+	int rc;
+
+	*p = d->pbuf;
+	*n = 0;
+	for (;;) {
+		if (d->idx < d->nready) {
+			/* Hand out every ready chunk at once: full chunks sit
+			 * back to back in pbuf, so the run is contiguous. */
+			*p = d->pbuf + d->idx * AGE_CHUNK_SIZE;
+			*n = 0;
+			while (d->idx < d->nready) {
+				*n += d->plens[d->idx];
+				if (d->plens[d->idx++] != AGE_CHUNK_SIZE)
+					break;
+			}
+			if (*n == 0)
+				continue; /* the empty final chunk of an empty file */
+			return 0;
+		}
+		if (d->failure.code) {
+			*e = d->failure;
+			return e->code;
+		}
+		if (d->done)
+			return 0;
+		rc = open_batch(d, e);
+		if (rc) {
+			/* Sticky: every later call reports the same failure. */
+			d->failure = *e;
+			return rc;
+		}
+	}
 }
 
 int age_dec_read(struct age_dec *d, uint8_t *buf, size_t cap, size_t *got,
@@ -866,21 +1035,17 @@ int age_dec_read(struct age_dec *d, uint8_t *buf, size_t cap, size_t *got,
 
 	while (done < cap) {
 		if (d->ppos == d->plen) {
-			const uint8_t *p;
-			int rc;
-			if (d->done)
-				break;
-			rc = age_dec_next(d, &p, &d->plen, e);
+			int rc = age_dec_next(d, &d->rp, &d->plen, e);
 			if (rc)
 				return rc;
 			d->ppos = 0;
 			if (d->plen == 0)
-				continue;
+				break;
 		}
 		size_t take = d->plen - d->ppos;
 		if (take > cap - done)
 			take = cap - done;
-		memcpy(buf + done, d->pbuf + d->ppos, take);
+		memcpy(buf + done, d->rp + d->ppos, take);
 		d->ppos += take;
 		done += take;
 	}
@@ -910,10 +1075,9 @@ void age_dec_free(struct age_dec *d)
 	if (d->sec)
 		sodium_free(d->sec);
 	if (d->pbuf) {
-		sodium_memzero(d->pbuf, AGE_CHUNK_SIZE);
+		sodium_memzero(d->pbuf, AGE_BATCH_BYTES);
 		free(d->pbuf);
 	}
-	free(d->cbuf);
 	kreader_free(&d->raw);
 	kreader_free(&d->dearm);
 	free(d);

@@ -33,6 +33,9 @@
 #define AGE_HEADER_MAX (1u << 20)      /* hard cap on the header text */
 #define AGE_SCRYPT_DEFAULT_LOG2N 18    /* as the age tool */
 #define AGE_SCRYPT_MAX_LOG2N 22        /* refuse more work than this */
+#define AGE_BATCH 32                   /* chunks sealed/opened together */
+#define AGE_BATCH_BYTES ((size_t)AGE_BATCH * AGE_CHUNK_SIZE)
+#define AGE_PARALLEL_MIN 4             /* fewer chunks: one thread */
 
 /* --- header (exposed for tests and fuzzing) --- */
 
@@ -104,8 +107,9 @@ struct age_dec;
 int age_dec_begin(struct age_dec **out_dec, struct ksrc *in,
 		  const struct age_identities *ids, struct kerr *e);
 
-/* Next authenticated chunk of plaintext, zero-copy: *p stays valid until
- * the next call.  *n == 0 means the file ended and was authentic. */
+/* Next authenticated plaintext (one or more whole chunks), zero-copy: *p
+ * stays valid until the next call.  *n == 0 means the file ended and was
+ * authentic. */
 int age_dec_next(struct age_dec *d, const uint8_t **p, size_t *n,
 		 struct kerr *e);
 

@@ -62,7 +62,7 @@ static int read_begin(struct armor_dec *a, struct kerr *e)
 				    "no '" ARMOR_BEGIN "' line: not an age file");
 		if (!is_space(kreader_peek(a->raw)[0]))
 			break;
-		kreader_consume(a->raw, 1);
+		kreader_consume_text(a->raw, 1);
 	}
 	rc = kreader_line(a->raw, MAX_LINE, &l, &len, &lf, e);
 	if (rc == KERR_LIMIT)
@@ -96,7 +96,7 @@ static int read_trailer(struct armor_dec *a, struct kerr *e)
 			if (!is_space(p[i]))
 				return fail(a, e, a->raw->line + 1,
 					    "data after the END line");
-		kreader_consume(a->raw, avail);
+		kreader_consume_text(a->raw, avail);
 	}
 }
 

@@ -8,7 +8,9 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,8 +73,207 @@ static char *dir_of(const char *path)
 	return r;
 }
 
+/*
+ * Write-behind: the caller's writes fill a buffer; a full buffer goes to a
+ * writer thread that write()s it and asks the kernel to start writing back
+ * every 8 MiB (so the fsync at commit finds little left and large outputs
+ * do not pile up dirty pages), while the caller produces the next one.
+ * Small files never start the thread: commit writes their one buffer.
+ */
+#define OUT_BUF (2u << 20)
+#define WRITEBACK_WINDOW (8u << 20)
+
+struct kfile_writer {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	pthread_t thread;
+	bool started;
+	uint8_t *buf[2];
+	int cur;               /* the buffer the caller fills */
+	size_t fill;           /* bytes in buf[cur] */
+	size_t job;            /* bytes of buf[!cur] for the writer */
+	bool busy, stop;
+	int err;               /* errno of the first failed write */
+	int fd;
+	uint64_t written, flushed;
+};
+
+/* Write all of p; runs on the writer thread or, without one, the caller. */
+static int write_out(struct kfile_writer *w, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = write(w->fd, p, n);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		p += r;
+		n -= (size_t)r;
+		w->written += (uint64_t)r;
+	}
+	if (w->written - w->flushed >= WRITEBACK_WINDOW) {
+		/* Advisory: failure only loses the head start. */
+		(void)sync_file_range(w->fd, (off64_t)w->flushed,
+				      (off64_t)(w->written - w->flushed),
+				      SYNC_FILE_RANGE_WRITE);
+		w->flushed = w->written;
+	}
+	return 0;
+}
+
+static void *writer_main(void *arg)
+{
+	struct kfile_writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		const uint8_t *p;
+		size_t n;
+		int err;
+
+		while (!w->busy && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->busy)
+			break;
+		p = w->buf[!w->cur];
+		n = w->job;
+		pthread_mutex_unlock(&w->mu);
+		err = write_out(w, p, n);
+		pthread_mutex_lock(&w->mu);
+		if (err && !w->err)
+			w->err = err;
+		w->busy = false;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Wait until the writer is idle; the first write error, or 0. */
+static int writer_idle(struct kfile_writer *w)
+{
+	int err;
+
+	pthread_mutex_lock(&w->mu);
+	while (w->busy)
+		pthread_cond_wait(&w->cv, &w->mu);
+	err = w->err;
+	pthread_mutex_unlock(&w->mu);
+	return err;
+}
+
+/* Hand the filled buffer to the writer and continue in the other one. */
+static int handoff(struct kfile_out *o, struct kerr *e)
+{
+	struct kfile_writer *w = o->w;
+	int err;
+
+	if (!w->buf[1] && !(w->buf[1] = malloc(OUT_BUF)))
+		return kerr_set(e, KERR_NOMEM, o->path, "out of memory");
+	if (!w->started) {
+		if (pthread_create(&w->thread, NULL, writer_main, w) == 0) {
+			w->started = true;
+		} else {
+			/* No thread: write synchronously. */
+			err = write_out(w, w->buf[w->cur], w->fill);
+			w->fill = 0;
+			return err ? kerr_errno(e, err, o->path, "write") : 0;
+		}
+	}
+	err = writer_idle(w);
+	if (err)
+		return kerr_errno(e, err, o->path, "write");
+	pthread_mutex_lock(&w->mu);
+	w->job = w->fill;
+	w->cur = !w->cur;
+	w->fill = 0;
+	w->busy = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	return 0;
+}
+
+/* Stop the writer thread, if any; returns the first write error. */
+static int writer_stop(struct kfile_writer *w)
+{
+	int err;
+
+	if (!w->started)
+		return w->err;
+	pthread_mutex_lock(&w->mu);
+	while (w->busy)
+		pthread_cond_wait(&w->cv, &w->mu);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	w->started = false;
+	err = w->err;
+	return err;
+}
+
+/* Write everything buffered and wait for it. */
+static int out_flush(struct kfile_out *o, struct kerr *e)
+{
+	struct kfile_writer *w = o->w;
+	int err;
+
+	if (w->fill) {
+		if (w->started) {
+			int rc = handoff(o, e);
+			if (rc)
+				return rc;
+		} else {
+			err = write_out(w, w->buf[w->cur], w->fill);
+			w->fill = 0;
+			if (err)
+				return kerr_errno(e, err, o->path, "write");
+		}
+	}
+	err = writer_stop(w);
+	return err ? kerr_errno(e, err, o->path, "write") : 0;
+}
+
+static int out_write(struct ksink *s, const uint8_t *p, size_t n,
+		     struct kerr *e)
+{
+	struct kfile_out *o = (struct kfile_out *)((char *)s -
+						   offsetof(struct kfile_out, sink));
+	struct kfile_writer *w = o->w;
+
+	while (n > 0) {
+		size_t take;
+		int rc;
+
+		if (!w->buf[w->cur] && !(w->buf[w->cur] = malloc(OUT_BUF)))
+			return kerr_set(e, KERR_NOMEM, o->path, "out of memory");
+		if (w->fill == OUT_BUF && (rc = handoff(o, e)))
+			return rc;
+		take = OUT_BUF - w->fill < n ? OUT_BUF - w->fill : n;
+		memcpy(w->buf[w->cur] + w->fill, p, take);
+		w->fill += take;
+		p += take;
+		n -= take;
+	}
+	return 0;
+}
+
 static void out_free(struct kfile_out *o)
 {
+	if (o->w) {
+		writer_stop(o->w);
+		for (int i = 0; i < 2; i++)
+			if (o->w->buf[i]) {
+				/* It may have held decrypted data. */
+				explicit_bzero(o->w->buf[i], OUT_BUF);
+				free(o->w->buf[i]);
+			}
+		pthread_cond_destroy(&o->w->cv);
+		pthread_mutex_destroy(&o->w->mu);
+		free(o->w);
+		o->w = NULL;
+	}
 	if (o->fd >= 0)
 		close(o->fd);
 	o->fd = -1;
@@ -143,7 +344,18 @@ int kfile_out_open(struct kfile_out *o, const char *path, mode_t mode,
 		}
 		pending_add(o->tmp);
 	}
+	o->w = calloc(1, sizeof *o->w);
+	if (!o->w) {
+		if (o->tmp)
+			unlink(o->tmp);
+		out_free(o);
+		return kerr_set(e, KERR_NOMEM, path, "out of memory");
+	}
+	pthread_mutex_init(&o->w->mu, NULL);
+	pthread_cond_init(&o->w->cv, NULL);
+	o->w->fd = o->fd;
 	kfd_sink_init(&o->sink, o->fd, o->path);
+	o->sink.base.write = out_write;
 	return 0;
 }
 
@@ -234,6 +446,9 @@ int kfile_out_commit(struct kfile_out *o, struct kerr *e)
 	int rc;
 
 	umask(um);
+	rc = out_flush(o, e);
+	if (rc)
+		goto fail;
 	if (fchmod(o->fd, o->mode & ~um) != 0 || fsync(o->fd) != 0) {
 		rc = kerr_errno(e, errno, o->path, "cannot finish output file");
 		goto fail;

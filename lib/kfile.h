@@ -7,6 +7,8 @@
  * nothing) and no partial file.  Where O_TMPFILE or /proc is unavailable a
  * hidden temporary name is used instead; such names are registered so a
  * signal handler can remove them (kfile_signal_cleanup is async-signal-safe).
+ * Writes are buffered and written behind by a helper thread for large
+ * files; errors surface at a later write or at commit.
  */
 #ifndef KLUIS_KFILE_H
 #define KLUIS_KFILE_H
@@ -28,8 +30,9 @@ struct kfile_out {
 	int flags;
 	mode_t mode;
 	char *path;  /* final name */
-	char *tmp;   /* temporary name, same directory */
-	struct kfd_sink sink;
+	char *tmp;   /* temporary name, same directory (fallback only) */
+	struct kfd_sink sink;   /* write here (sink.base) */
+	struct kfile_writer *w; /* write-behind buffers and thread */
 };
 
 /* Start writing `path`; the data goes to o->sink.base (or o->fd).  mode is

@@ -35,8 +35,8 @@ void kfd_src_init(struct kfd_src *s, int fd, const char *name)
 	s->name = name;
 }
 
-static int fd_write(struct ksink *s, const uint8_t *p, size_t n,
-		    struct kerr *e)
+int kfd_sink_write(struct ksink *s, const uint8_t *p, size_t n,
+		   struct kerr *e)
 {
 	struct kfd_sink *f = (struct kfd_sink *)s;
 
@@ -56,7 +56,7 @@ static int fd_write(struct ksink *s, const uint8_t *p, size_t n,
 
 void kfd_sink_init(struct kfd_sink *s, int fd, const char *name)
 {
-	s->base.write = fd_write;
+	s->base.write = kfd_sink_write;
 	s->fd = fd;
 	s->name = name;
 	s->written = 0;
@@ -165,13 +165,19 @@ int kreader_fill(struct kreader *r, size_t want, size_t *avail,
 
 void kreader_consume(struct kreader *r, size_t n)
 {
-	const uint8_t *p = r->buf + r->pos;
-
-	for (size_t i = 0; i < n; i++)
-		if (p[i] == '\n')
-			r->line++;
 	r->pos += n;
 	r->offset += n;
+}
+
+void kreader_consume_text(struct kreader *r, size_t n)
+{
+	const uint8_t *p = r->buf + r->pos, *end = p + n;
+
+	while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		r->line++;
+		p++;
+	}
+	kreader_consume(r, n);
 }
 
 int kreader_line(struct kreader *r, size_t max, const uint8_t **line,

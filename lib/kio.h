@@ -42,6 +42,9 @@ struct kfd_sink {
 };
 void kfd_src_init(struct kfd_src *s, int fd, const char *name);
 void kfd_sink_init(struct kfd_sink *s, int fd, const char *name);
+/* The fd sink's write, for sinks that wrap it. */
+int kfd_sink_write(struct ksink *s, const uint8_t *p, size_t n,
+		   struct kerr *e);
 
 /* A memory buffer as source (borrowed bytes). */
 struct kmem_src {
@@ -96,7 +99,10 @@ static inline size_t kreader_avail(const struct kreader *r)
 {
 	return r->len - r->pos;
 }
+/* Drop n buffered bytes (n <= kreader_avail).  The _text variant also
+ * counts the line feeds it drops, for line numbers in messages. */
 void kreader_consume(struct kreader *r, size_t n);
+void kreader_consume_text(struct kreader *r, size_t n);
 
 /*
  * Read one line of at most `max` bytes (LF included; max < cap).  On return

@@ -15,7 +15,10 @@
 #include "cli.h"
 #include "banned.h"
 
-#define IO_BUF (1u << 20)
+/* A batch and one chunk more per read: the encryptor seals the batch
+ * straight from the buffer (it knows more data follows) and copies only
+ * the one chunk it must hold back. */
+#define IO_BUF (AGE_BATCH_BYTES + AGE_CHUNK_SIZE)
 
 static const char encrypt_usage[] =
 	"Usage: kluis encrypt (-r RECIPIENT | -R FILE)... [-a] [-o OUT] [IN]\n"

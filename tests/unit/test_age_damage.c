@@ -662,7 +662,98 @@ static void not_age_at_all(void)
 	fx_free(&f);
 }
 
+/* Decrypt buf and return the code and error; *released counts the bytes
+ * handed out (checked against the plaintext), and a second call after the
+ * failure must report the same failure. */
+static int dec_err(const struct fx *f, const uint8_t *buf, size_t len,
+		   size_t *released, struct kerr *e)
+{
+	struct age_identities ids = { 0 };
+	struct kmem_src src;
+	struct age_dec *d;
+	struct kerr again;
+	const uint8_t *p;
+	size_t n, total = 0;
+	int rc;
+
+	ids.x25519 = f->sk[0];
+	ids.n_x25519 = 1;
+	kmem_src_init(&src, buf, len);
+	rc = age_dec_begin(&d, &src.base, &ids, e);
+	if (rc)
+		return rc;
+	while ((rc = age_dec_next(d, &p, &n, e)) == 0 && n > 0) {
+		if (total + n > f->n || memcmp(p, f->p + total, n) != 0) {
+			rc = -1;
+			break;
+		}
+		total += n;
+	}
+	if (rc > 0 && (age_dec_next(d, &p, &n, &again) != rc ||
+		       strcmp(again.why, e->why) != 0))
+		rc = -2;
+	*released = total;
+	age_dec_free(d);
+	return rc;
+}
+
+/* Chunks are opened AGE_BATCH at a time on two threads: damage deep in a
+ * later batch still releases exactly the chunks before it, in order. */
+static void damage_inside_a_batch(void)
+{
+	size_t nchunks = AGE_BATCH + 18, bad = AGE_BATCH + 4, rel;
+	struct fx f;
+	struct kerr e;
+	uint8_t *c;
+
+	CHECK(fx_make(&f, nchunks * CHUNK - 100, 1, false) == 0);
+	c = malloc(f.clen);
+	CHECK(c != NULL);
+	memcpy(c, f.c, f.clen);
+	c[f.hdr + 16 + bad * ENC_CHUNK + 1000] ^= 0x20;
+	CHECK(dec_err(&f, c, f.clen, &rel, &e) == KERR_PAYLOAD);
+	CHECK(rel == bad * CHUNK);
+	{
+		char want[32];
+		snprintf(want, sizeof want, "chunk %zu", bad + 1);
+		CHECK_STR(e.where, want);
+	}
+	/* Damage in the first chunk of the first batch: nothing released. */
+	memcpy(c, f.c, f.clen);
+	c[f.hdr + 16 + 5] ^= 1;
+	CHECK(dec_err(&f, c, f.clen, &rel, &e) == KERR_PAYLOAD);
+	CHECK(rel == 0 && strcmp(e.where, "chunk 1") == 0);
+	free(c);
+	fx_free(&f);
+}
+
+/* A full chunk flagged final in the middle of a batch, then more data:
+ * the final chunk is authentic and released, the rest refused. */
+static void final_chunk_inside_a_batch(void)
+{
+	size_t nchunks = 10, rel;
+	struct fx f;
+	struct kerr e;
+	uint8_t *c;
+
+	CHECK(fx_make(&f, nchunks * CHUNK, 1, false) == 0);
+	CHECK(f.clen == f.hdr + 16 + nchunks * ENC_CHUNK);
+	c = malloc(f.clen + 5 * ENC_CHUNK);
+	CHECK(c != NULL);
+	memcpy(c, f.c, f.clen);
+	randombytes_buf(c + f.clen, 5 * ENC_CHUNK);
+	CHECK(dec_err(&f, c, f.clen + 5 * ENC_CHUNK, &rel, &e) == KERR_PAYLOAD);
+	CHECK(rel == nchunks * CHUNK);
+	CHECK(strstr(e.why, "data after the final chunk") != NULL);
+	free(c);
+	fx_free(&f);
+}
+
 const struct unit_case suite_age_damage[] = {
+	{ "age damage: inside a parallel batch -> exact prefix released",
+	  damage_inside_a_batch },
+	{ "age damage: full final chunk inside a batch, then data",
+	  final_chunk_inside_a_batch },
 	{ "age damage: intact file decrypts", sanity },
 	{ "age damage: stanza body -> NOMATCH or HEADER", stanza_body_altered },
 	{ "age damage: stanza arguments -> NOMATCH or HEADER",
