@@ -16,6 +16,15 @@ CFLAGS   ?= -O2 -g
 SAN      ?=
 PKGS     := libsodium
 FUZZ_SECONDS ?= 60
+# `make V=1` shows the full commands.
+V        ?= 0
+ifeq ($(V),1)
+  Q :=
+  say = @true
+else
+  Q := @
+  say = @printf '  %-6s %s\n'
+endif
 
 WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 	-Wmissing-prototypes -Wvla -Wpointer-arith -Wundef -Wcast-qual \
@@ -58,26 +67,32 @@ all: $(BUILD)/kluis $(BUILD)/libkluis.a $(BUILD)/unit_tests $(REPLAY) $(TOOLS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(say) CC $@
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -Itests/unit -c $< -o $@
+	$(say) CC $@
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests/unit -c $< -o $@
 
 $(BUILD)/libkluis.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(say) AR $@
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/kluis: $(CLI_OBJ) $(BUILD)/libkluis.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libkluis.a $(LIBS)
+	$(say) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libkluis.a $(LIBS)
 
 $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libkluis.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libkluis.a $(LIBS)
+	$(say) LINK $@
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libkluis.a $(LIBS)
 
 # Test-only helper programs (e.g. crafting malformed files).
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libkluis.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libkluis.a $(LIBS)
+	$(say) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libkluis.a $(LIBS)
 
 # Fuzz targets, linked with a file-replaying main for `make check`.  No
 # -MMD here (one .d for two sources would be wrong, and a replay_*.d next
@@ -85,7 +100,8 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libkluis.a
 $(BUILD)/fuzz/replay_%: fuzz/%.c fuzz/replay_main.c $(BUILD)/libkluis.a \
 		$(wildcard lib/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) $(ALL_LDFLAGS) -o $@ $< \
+	$(say) LINK $@
+	$(Q)$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) $(ALL_LDFLAGS) -o $@ $< \
 		fuzz/replay_main.c $(BUILD)/libkluis.a $(LIBS)
 
 deps:

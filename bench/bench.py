@@ -423,9 +423,10 @@ Ratio of the medians instead of median of ratios: {", ".join(f"{s['op']} {s['rat
   privileges, so the input gets one untimed warm-up read instead.  Both tools
   therefore read from memory; the figures compare CPU and write cost, not the disk.
 - Before every timed run, `sync` (untimed) flushes earlier runs' dirty pages.
-  With `-o`, kluis then `fsync`s the output and its directory before the
-  atomic rename (DESIGN: output appears only when complete); `age -o` does
-  neither, so its timing leaves 1 GiB of dirty pages for the kernel to write
+  With `-o`, kluis `fsync`s the output before it gives it its name (and
+  the directory after), so its time includes getting the data to disk
+  (writeback starts every 8 MiB on a writer thread); `age -o` does not
+  sync, so its timing leaves 1 GiB of dirty pages for the kernel to write
   later.  The `> /dev/null` rows take the output file out of the picture
   and compare the crypto and read paths alone.
 - decrypt/verify: both tools read the same input (an age ciphertext made by

@@ -176,24 +176,18 @@ static void fuzz_pubfile(const char *text, size_t len)
 	if (!memchr(p.label, '\0', sizeof p.label) ||
 	    !memchr(p.created, '\0', sizeof p.created))
 		abort();
-	if (strchr(p.label, '\n') || strchr(p.created, '\n'))
-		abort();
+	for (const char *c = p.label; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			abort(); /* control characters must be refused */
+	for (const char *c = p.created; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			abort();
 	ms_pubkey_encode(&p.ms, b64);
 	if (!contains(text, len, b64))
 		abort(); /* accepted base64 must be canonical */
-	/* Labels with a stray CR are refused by the formatter.  The created
-	 * field is not checked there (keygen always writes a timestamp), so a
-	 * CR in it would not survive; no round trip for such input. */
-	if (pubfile_format(&p, &re, &e) != 0) {
-		if (!strchr(p.label, '\r'))
-			abort();
-		kbuf_free(&re);
-		return;
-	}
-	if (strchr(p.created, '\r')) {
-		kbuf_free(&re);
-		return;
-	}
+	/* Whatever parses must format and parse back to the same keys. */
+	if (pubfile_format(&p, &re, &e) != 0)
+		abort();
 	if (pubfile_parse((const char *)re.p, re.len, &p2, &e) != 0)
 		abort();
 	if (memcmp(p.age, p2.age, sizeof p.age) != 0 ||

@@ -64,16 +64,25 @@ int keygen_write(const struct keygen_opts *o, struct pubfile *pub,
 	}
 
 	memset(pub, 0, sizeof *pub);
-	if (o->label)
-		snprintf(pub->label, sizeof pub->label, "%s", o->label);
-	else {
+	{
 		const char *b = strrchr(o->prefix, '/');
-		snprintf(pub->label, sizeof pub->label, "%s", b ? b + 1 : o->prefix);
+		const char *label = o->label ? o->label : b ? b + 1 : o->prefix;
+
+		if (strlen(label) >= sizeof pub->label) {
+			rc = kerr_set(e, KERR_USAGE, "label",
+				      "longer than %zu bytes%s",
+				      sizeof pub->label - 1,
+				      o->label ? "" : " (taken from PREFIX; give --label)");
+			goto out;
+		}
+		memcpy(pub->label, label, strlen(label) + 1);
 	}
-	if (strpbrk(pub->label, "\r\n")) {
-		rc = kerr_set(e, KERR_USAGE, "label", "must be one line");
-		goto out;
-	}
+	for (const char *c = pub->label; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f) {
+			rc = kerr_set(e, KERR_USAGE, "label",
+				      "must be one line without control characters");
+			goto out;
+		}
 	now_iso(pub->created);
 	agekey_generate(age_sk);
 	agekey_public(age_sk, pub->age);

@@ -413,9 +413,12 @@ static int commit_no_replace(struct kfile_out *o, struct kerr *e)
 	return 0;
 }
 
-/* Replacing: an unnamed file gets a temporary name for the rename. */
+/* Replacing: an unnamed file is linked straight to its name when that is
+ * free, else to a temporary name that is then renamed over the old file. */
 static int commit_replace(struct kfile_out *o, struct kerr *e)
 {
+	if (!o->tmp && link_anon(o, o->path) == 0)
+		return 0;
 	if (!o->tmp) {
 		for (int tries = 0; !o->tmp; tries++) {
 			char suffix[24];

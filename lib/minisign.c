@@ -655,6 +655,9 @@ int ms_verify_file(const struct ms_pubkey *pk, const struct ms_sig *s,
 		rc = hash_path(path, h, e);
 		return rc ? rc : ms_verify(pk, s, h, sizeof h, e);
 	}
+	if (strcmp(path, "-") == 0)
+		return kerr_set(e, KERR_USAGE, "minisign signature",
+				"a legacy signature needs a file, not standard input");
 	rc = map_file(path, &m, &len, e);
 	if (rc)
 		return rc;

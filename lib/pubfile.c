@@ -13,12 +13,24 @@
 
 #define MAGIC "# kluis public keys v1"
 
+/* Labels end up on terminals and in reports: no control characters
+ * (UTF-8 text is fine). */
+static bool printable(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return true;
+}
+
 int pubfile_format(const struct pubfile *p, struct kbuf *out, struct kerr *e)
 {
 	char ms[57], id[17], age[AGE_RECIPIENT_LEN + 1];
 
-	if (strpbrk(p->label, "\r\n"))
-		return kerr_set(e, KERR_USAGE, "label", "must be one line");
+	if (!printable(p->label, strlen(p->label)) ||
+	    !printable(p->created, strlen(p->created)))
+		return kerr_set(e, KERR_USAGE, "label",
+				"must be one line without control characters");
 	ms_pubkey_encode(&p->ms, ms);
 	ms_keyid_hex(p->ms.keynum, id);
 	if (agekey_recipient_encode(p->age, age, sizeof age) != 0)
@@ -66,10 +78,19 @@ int pubfile_parse(const char *text, size_t len, struct pubfile *p,
 			l--;
 		if (line == 1 && l == strlen(MAGIC) && memcmp(s, MAGIC, l) == 0)
 			magic = true;
-		else if (field(s, l, "# label: ", &v, &vl))
-			snprintf(p->label, sizeof p->label, "%.*s", (int)vl, v);
-		else if (field(s, l, "# created: ", &v, &vl))
-			snprintf(p->created, sizeof p->created, "%.*s", (int)vl, v);
+		else if (field(s, l, "# label: ", &v, &vl) ||
+			 field(s, l, "# created: ", &v, &vl)) {
+			bool is_label = s[2] == 'l';
+			if (!printable(v, vl) ||
+			    vl >= (is_label ? sizeof p->label : sizeof p->created)) {
+				kerr_set(e, KERR_KEY, what, "%s",
+					 is_label ? "label too long or with control characters"
+						  : "bad created line");
+				return kerr_where(e, "line %zu", line);
+			}
+			memcpy(is_label ? p->label : p->created, v, vl);
+			(is_label ? p->label : p->created)[vl] = '\0';
+		}
 		else if (field(s, l, "# minisign: ", &v, &vl)) {
 			rc = ms_pubkey_decode(v, vl, &p->ms, e);
 			if (rc)

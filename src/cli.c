@@ -157,6 +157,10 @@ int cli_passphrase(const char *prompt, bool confirm, const char *file,
 			return rc;
 		first_line(out);
 	} else if (env) {
+		if (strlen(env) > PASS_MAX)
+			return kerr_set(e, KERR_USAGE, "passphrase",
+					"KLUIS_PASSPHRASE is longer than %d bytes",
+					PASS_MAX);
 		rc = kbuf_puts(out, env, e);
 		if (rc)
 			return rc;
@@ -169,6 +173,9 @@ int cli_passphrase(const char *prompt, bool confirm, const char *file,
 					"no terminal to ask on; use "
 					"--passphrase-file or KLUIS_PASSPHRASE");
 		rc = tty_read(fd, prompt, out, e);
+		if (rc == KERR_LIMIT)
+			rc = kerr_set(e, KERR_USAGE, "passphrase",
+				      "longer than %d bytes", PASS_MAX);
 		if (!rc && confirm) {
 			kbuf_init(&again, PASS_MAX, true);
 			rc = tty_read(fd, "Confirm passphrase: ", &again, e);

@@ -22,7 +22,8 @@
 
 static const char encrypt_usage[] =
 	"Usage: kluis encrypt (-r RECIPIENT | -R FILE)... [-a] [-o OUT] [IN]\n"
-	"       kluis encrypt --passphrase [-a] [-o OUT] [IN]\n"
+	"       kluis encrypt (-p | --passphrase-file F) [--work-factor N] [-a]\n"
+	"                     [-o OUT] [IN]\n"
 	"\n"
 	"Encrypt IN (default: standard input) to the age format.\n"
 	"\n"
@@ -35,11 +36,12 @@ static const char encrypt_usage[] =
 	"      --work-factor N       scrypt work factor log2(N), default 18\n"
 	"  -a, --armor               write the PEM-style ASCII armor\n"
 	"  -o, --output OUT          write to OUT (atomically) instead of stdout\n"
+	"                            ('-' is stdout)\n"
 	"  -h, --help                this help\n";
 
 static const char decrypt_usage[] =
-	"Usage: kluis decrypt -i IDENTITY... [-o OUT] [IN]\n"
-	"       kluis decrypt --passphrase [-o OUT] [IN]\n"
+	"Usage: kluis decrypt -i IDENTITY... [-p] [-o OUT] [IN]\n"
+	"       kluis decrypt [-p | --passphrase-file F] [-o OUT] [IN]\n"
 	"\n"
 	"Decrypt an age file (binary or armored; detected) from IN or stdin.\n"
 	"With -o, OUT (mode 0600) appears only after the whole file authenticated;\n"
@@ -51,7 +53,7 @@ static const char decrypt_usage[] =
 	"  -p, --passphrase          the file is passphrase-encrypted (the default\n"
 	"                            when no -i is given)\n"
 	"      --passphrase-file F   read the passphrase from F\n"
-	"  -o, --output OUT          write to OUT instead of stdout\n"
+	"  -o, --output OUT          write to OUT instead of stdout ('-' is stdout)\n"
 	"  -d, --decrypt             ignored (for age's muscle memory)\n"
 	"  -h, --help                this help\n"
 	"Without -i the file must be passphrase-encrypted; the passphrase is\n"
@@ -155,7 +157,7 @@ int cmd_encrypt(int argc, char **argv)
 			}
 			break;
 		case 'a': armor = true; break;
-		case 'o': outpath = optarg; break;
+		case 'o': outpath = strcmp(optarg, "-") ? optarg : NULL; break;
 		case 'h': fputs(encrypt_usage, stdout); goto out;
 		default: rc = cli_bad_option("encrypt", argv, c); goto out;
 		}
@@ -290,7 +292,7 @@ int cmd_decrypt(int argc, char **argv)
 			idset.ask_passphrase = ask_passphrase;
 			ask.file = optarg;
 			break;
-		case 'o': outpath = optarg; break;
+		case 'o': outpath = strcmp(optarg, "-") ? optarg : NULL; break;
 		case 'd': break; /* accepted for age's muscle memory */
 		case 'h': fputs(decrypt_usage, stdout); goto out;
 		default: rc = cli_bad_option("decrypt", argv, c); goto out;

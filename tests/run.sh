@@ -12,6 +12,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 pass=0
 fail=0
+skipped=0
 failed_names=()
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -21,9 +22,10 @@ run() { # label command...
 	shift
 	"$@" >"$log" 2>&1
 	local rc=$?
-	local p f
+	local p f s
 	p=$(grep -c '^ok ' "$log")
 	f=$(grep -c '^not ok ' "$log")
+	s=$(grep -c '^ok .*# SKIP' "$log")
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
 		f=1
 		echo "not ok - $label exited with status $rc" >>"$log"
@@ -34,6 +36,11 @@ run() { # label command...
 		printf '%-50s %4d passed, %d FAILED\n' "$label" "$p" "$f"
 		grep -E '^(not ok|#)' "$log" | sed 's/^/    /' | head -n 60
 		failed_names+=("$label")
+	elif [ "$s" -gt 0 ]; then
+		printf '%-50s %4d passed (%d skipped)\n' "$label" "$p" "$s"
+		skipped=$((skipped + s))
+		grep -E '^ok .*# SKIP' "$log" | sed 's/.*# SKIP */skipped: /' |
+			sort | uniq -c | sort -rn | sed 's/^ */    /' | head -n 3
 	else
 		printf '%-50s %4d passed\n' "$label" "$p"
 	fi
@@ -66,5 +73,6 @@ echo
 if [ "$fail" -gt 0 ]; then
 	echo "failed: ${failed_names[*]}"
 fi
+[ "$skipped" -gt 0 ] && echo "($skipped of the passed tests were skipped; see above)"
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
