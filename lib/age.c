@@ -12,6 +12,7 @@
 #include "age.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
@@ -286,7 +287,7 @@ struct age_enc {
 	uint64_t counter;
 	uint8_t *pbuf;           /* pending plaintext, up to one batch */
 	size_t plen;
-	uint8_t *cbuf;           /* one sealed batch */
+	uint8_t *cbuf;           /* one sealed batch, if the sink lends none */
 	bool finished;
 };
 
@@ -305,60 +306,57 @@ static void stream_nonce(uint8_t n[12], uint64_t counter, bool last)
  * on one thread.
  */
 struct range_job {
-	void (*fn)(struct range_job *j);
+	void (*fn)(struct range_job *j, size_t i); /* process chunk i */
 	const uint8_t *key;
 	const uint8_t *src;      /* batch input */
 	uint8_t *dst;            /* batch output */
 	size_t len;              /* input bytes in the batch (seal) */
 	size_t nchunks;          /* chunks in the batch */
-	size_t from, to;         /* this job's chunk range */
+	atomic_size_t next;      /* next chunk to take */
 	uint64_t first;          /* counter of chunk 0 */
 	bool final_last;         /* seal: the batch's last chunk is final */
 	size_t *plens;           /* open: plaintext length per chunk */
 	bool *ok;                /* open: chunk authenticated */
 };
 
-static void *range_thread(void *arg)
+/* Take chunks until none is left.  Taking one at a time (not half each)
+ * keeps both cores busy even when one is also serving I/O threads. */
+static void *range_work(void *arg)
 {
 	struct range_job *j = arg;
-	j->fn(j);
+
+	for (;;) {
+		size_t i = atomic_fetch_add(&j->next, 1);
+		if (i >= j->nchunks)
+			break;
+		j->fn(j, i);
+	}
 	return NULL;
 }
 
 static void run_split(struct range_job *job)
 {
-	struct range_job half = *job;
 	pthread_t t;
+	bool helper;
 
-	if (job->nchunks < AGE_PARALLEL_MIN) {
-		job->fn(job);
-		return;
-	}
-	half.from = job->from + (job->to - job->from) / 2;
-	job->to = half.from;
-	if (pthread_create(&t, NULL, range_thread, &half) != 0) {
-		job->fn(job);
-		half.fn(&half);
-		return;
-	}
-	job->fn(job);
-	pthread_join(t, NULL);
+	atomic_init(&job->next, 0);
+	helper = job->nchunks >= AGE_PARALLEL_MIN &&
+		 pthread_create(&t, NULL, range_work, job) == 0;
+	range_work(job);
+	if (helper)
+		pthread_join(t, NULL);
 }
 
-static void seal_range(struct range_job *j)
+static void seal_one(struct range_job *j, size_t i)
 {
 	uint8_t nonce[12];
+	size_t off = i * AGE_CHUNK_SIZE;
+	size_t n = j->len - off < AGE_CHUNK_SIZE ? j->len - off : AGE_CHUNK_SIZE;
 
-	for (size_t i = j->from; i < j->to; i++) {
-		size_t off = i * AGE_CHUNK_SIZE;
-		size_t n = j->len - off < AGE_CHUNK_SIZE ? j->len - off
-							 : AGE_CHUNK_SIZE;
-		stream_nonce(nonce, j->first + i,
-			     j->final_last && i == j->nchunks - 1);
-		crypto_aead_chacha20poly1305_ietf_encrypt(
-			j->dst + i * AGE_ENC_CHUNK_SIZE, NULL, j->src + off, n,
-			NULL, 0, NULL, nonce, j->key);
-	}
+	stream_nonce(nonce, j->first + i, j->final_last && i == j->nchunks - 1);
+	crypto_aead_chacha20poly1305_ietf_encrypt(
+		j->dst + i * AGE_ENC_CHUNK_SIZE, NULL, j->src + off, n, NULL, 0,
+		NULL, nonce, j->key);
 }
 
 /* Seal len bytes (a multiple of the chunk size unless final) and write. */
@@ -366,15 +364,27 @@ static int seal_batch(struct age_enc *enc, const uint8_t *p, size_t len,
 		      bool final, struct kerr *e)
 {
 	size_t k = len ? (len + AGE_CHUNK_SIZE - 1) / AGE_CHUNK_SIZE : 1;
+	size_t outlen = len + k * AGE_TAG_SIZE;
 	struct range_job job = {
-		.fn = seal_range, .key = enc->sec->payload_key, .src = p,
-		.dst = enc->cbuf, .len = len, .nchunks = k, .from = 0, .to = k,
-		.first = enc->counter, .final_last = final,
+		.fn = seal_one, .key = enc->sec->payload_key, .src = p,
+		.len = len, .nchunks = k, .first = enc->counter,
+		.final_last = final,
 	};
+	uint8_t *dst = NULL;
+	int rc;
 
+	/* Seal straight into the sink's buffer when it lends one. */
+	if (enc->out->reserve &&
+	    (rc = enc->out->reserve(enc->out, outlen, &dst, e)))
+		return rc;
+	if (!dst && !enc->cbuf &&
+	    !(enc->cbuf = malloc(AGE_BATCH * AGE_ENC_CHUNK_SIZE)))
+		return kerr_set(e, KERR_NOMEM, "age", "out of memory");
+	job.dst = dst ? dst : enc->cbuf;
 	run_split(&job);
 	enc->counter += k;
-	return enc->out->write(enc->out, enc->cbuf, len + k * AGE_TAG_SIZE, e);
+	return dst ? enc->out->commit(enc->out, outlen, e)
+		   : enc->out->write(enc->out, enc->cbuf, outlen, e);
 }
 
 int age_enc_write(struct age_enc *enc, const void *data, size_t n,
@@ -525,9 +535,8 @@ int age_enc_begin(struct age_enc **out_enc, const struct age_recipients *r,
 	enc->sink.write = enc_sink_write;
 	enc->out = out;
 	enc->pbuf = malloc(AGE_BATCH_BYTES);
-	enc->cbuf = malloc(AGE_BATCH * AGE_ENC_CHUNK_SIZE);
 	enc->sec = secrets_new(e);
-	if (!enc->pbuf || !enc->cbuf || !enc->sec) {
+	if (!enc->pbuf || !enc->sec) {
 		age_enc_free(enc);
 		return kerr_set(e, KERR_NOMEM, "age", "out of memory");
 	}
@@ -870,13 +879,11 @@ static int open_one(const uint8_t *key, const uint8_t *c, size_t clen,
 	return 0;
 }
 
-static void open_range(struct range_job *j)
+static void open_full(struct range_job *j, size_t i)
 {
-	for (size_t i = j->from; i < j->to; i++)
-		j->ok[i] = open_one(j->key, j->src + i * AGE_ENC_CHUNK_SIZE,
-				    AGE_ENC_CHUNK_SIZE, j->first + i, false,
-				    j->dst + i * AGE_CHUNK_SIZE,
-				    &j->plens[i]) == 0;
+	j->ok[i] = open_one(j->key, j->src + i * AGE_ENC_CHUNK_SIZE,
+			    AGE_ENC_CHUNK_SIZE, j->first + i, false,
+			    j->dst + i * AGE_CHUNK_SIZE, &j->plens[i]) == 0;
 }
 
 static int pfail(struct age_dec *d, struct kerr *e, const char *why)
@@ -920,10 +927,9 @@ static int open_batch(struct age_dec *d, struct kerr *e)
 		if (k > AGE_BATCH)
 			k = AGE_BATCH;
 		struct range_job job = {
-			.fn = open_range, .key = d->sec->payload_key,
-			.src = src, .dst = d->pbuf, .nchunks = k, .from = 0,
-			.to = k, .first = d->counter, .plens = d->plens,
-			.ok = d->ok,
+			.fn = open_full, .key = d->sec->payload_key,
+			.src = src, .dst = d->pbuf, .nchunks = k,
+			.first = d->counter, .plens = d->plens, .ok = d->ok,
 		};
 		run_split(&job);
 		for (f = 0; f < k && d->ok[f]; f++)

@@ -57,6 +57,8 @@ int kfd_sink_write(struct ksink *s, const uint8_t *p, size_t n,
 void kfd_sink_init(struct kfd_sink *s, int fd, const char *name)
 {
 	s->base.write = kfd_sink_write;
+	s->base.reserve = NULL;
+	s->base.commit = NULL;
 	s->fd = fd;
 	s->name = name;
 	s->written = 0;
@@ -95,6 +97,8 @@ static int kbuf_write(struct ksink *s, const uint8_t *p, size_t n,
 void kbuf_sink_init(struct kbuf_sink *s, struct kbuf *b)
 {
 	s->base.write = kbuf_write;
+	s->base.reserve = NULL;
+	s->base.commit = NULL;
 	s->buf = b;
 }
 
@@ -110,6 +114,8 @@ static int null_write(struct ksink *s, const uint8_t *p, size_t n,
 void knull_sink_init(struct knull_sink *s)
 {
 	s->base.write = null_write;
+	s->base.reserve = NULL;
+	s->base.commit = NULL;
 	s->written = 0;
 }
 

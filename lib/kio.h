@@ -26,6 +26,12 @@ struct ksrc {
 struct ksink {
 	int (*write)(struct ksink *s, const uint8_t *p, size_t n,
 		     struct kerr *e);
+	/* Optional zero-copy path (NULL if not offered): reserve() lends
+	 * space for n bytes inside the sink (*p = NULL if it cannot, e.g. n
+	 * is too large); the producer fills it and calls commit(n).  Nothing
+	 * else may be written in between. */
+	int (*reserve)(struct ksink *s, size_t n, uint8_t **p, struct kerr *e);
+	int (*commit)(struct ksink *s, size_t n, struct kerr *e);
 };
 
 /* A file descriptor as source or sink.  `name` (borrowed) labels errors. */

@@ -1,7 +1,7 @@
 /*
  * kluis.h — the public interface of libkluis, the header the CLI uses.
  *
- * Layer 1 (formats): kerr, kbuf, kio, kfile, b64, bech32, hkdf, armor, age,
+ * Layer 1 (formats): kerr, kbuf, kio, kpump, kfile, b64, bech32, hkdf, armor, age,
  * agekey, minisign, pubfile, keygen.  Every call returns 0 or a kerr code
  * and fills a struct kerr; nothing here prints or exits.
  */
@@ -16,6 +16,7 @@
 #include "kfile.h"
 #include "keygen.h"
 #include "kio.h"
+#include "kpump.h"
 #include "minisign.h"
 #include "pubfile.h"
 

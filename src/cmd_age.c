@@ -113,7 +113,7 @@ int cmd_encrypt(int argc, char **argv)
 	struct kerr e;
 	const char *outpath = NULL, *pass_file = NULL, *inpath = NULL;
 	bool armor = false, use_pass = false, have_out = false;
-	struct kbuf buf = KBUF_INIT(IO_BUF);
+	struct kpump *pump = NULL;
 	int c, rc = EXIT_OK, fd = -1;
 	char *end;
 
@@ -208,23 +208,22 @@ int cmd_encrypt(int argc, char **argv)
 		kfd_sink_init(&stdout_sink, STDOUT_FILENO, "standard output");
 		sink = &stdout_sink.base;
 	}
-	/* A kbuf, so the plaintext it held is wiped when freed. */
-	if (kbuf_reserve(&buf, IO_BUF, &e))
+	/* Reading ahead on a helper thread overlaps the copy out of the
+	 * page cache with sealing. */
+	if (kpump_start(&pump, fd, IO_BUF, inpath ? inpath : "standard input",
+			&e))
 		goto fail;
 	if (age_enc_begin(&enc, &r, armor, sink, &e))
 		goto fail;
 	for (;;) {
-		ssize_t n = read(fd, buf.p, IO_BUF);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			kerr_errno(&e, errno, inpath ? inpath : "standard input",
-				   "read");
+		const uint8_t *data;
+		size_t n;
+
+		if (kpump_next(pump, &data, &n, &e))
 			goto fail;
-		}
 		if (n == 0)
 			break;
-		if (age_enc_write(enc, buf.p, (size_t)n, &e))
+		if (age_enc_write(enc, data, n, &e))
 			goto fail;
 	}
 	if (age_enc_finish(enc, &e))
@@ -241,7 +240,7 @@ out:
 	if (have_out)
 		kfile_out_abort(&out);
 	age_enc_free(enc);
-	kbuf_free(&buf);
+	kpump_free(pump);
 	if (fd > STDIN_FILENO)
 		close(fd);
 	agekey_rcpts_free(&rcpts);
