@@ -5,6 +5,7 @@
 #include "unit.h"
 
 extern const struct unit_case suite_kbuf[];
+extern const struct unit_case suite_kpump[];
 extern const struct unit_case suite_bech32[];
 extern const struct unit_case suite_hkdf[];
 extern const struct unit_case suite_b64[];
@@ -20,6 +21,6 @@ extern const struct unit_case suite_keygen[];
 #define UNIT_SUITES                                                      \
 	suite_kbuf, suite_bech32, suite_hkdf, suite_b64, suite_armor,    \
 		suite_age, suite_age_header, suite_age_damage, suite_minisign, \
-		suite_pubfile, suite_kfile, suite_keygen
+		suite_pubfile, suite_kfile, suite_keygen, suite_kpump
 
 #endif
