@@ -98,7 +98,7 @@ $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libkluis.a
 # -MMD here (one .d for two sources would be wrong, and a replay_*.d next
 # to the programs confuses `for t in fuzz/replay_*`); headers are listed.
 $(BUILD)/fuzz/replay_%: fuzz/%.c fuzz/replay_main.c $(BUILD)/libkluis.a \
-		$(wildcard lib/*.h)
+		$(wildcard lib/*.h) fuzz/fuzz_util.h
 	@mkdir -p $(dir $@)
 	$(say) LINK $@
 	$(Q)$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) $(ALL_LDFLAGS) -o $@ $< \

@@ -23,7 +23,7 @@
 #include "kio.h"
 #include "kluis.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 /* Bytes 01 02 01 02 ...:
  *   AGE-SECRET-KEY-1QYPQZQSPQGQSYQGZQYPQZQSPQGQSYQGZQYPQZQSPQGQSYQGZQYPQ696K9E
@@ -32,49 +32,6 @@ static const uint8_t fuzz_sk[32] = {
 	1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2,
 	1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2, 1, 2,
 };
-
-static void init_once(void)
-{
-	static bool done;
-	struct kerr e;
-
-	if (done)
-		return;
-	if (kluis_init(&e) != 0)
-		abort();
-	done = true;
-}
-
-/* A memory source that returns at most `step` bytes per read. */
-struct trickle_src {
-	struct ksrc base;
-	const uint8_t *p;
-	size_t len, pos, step;
-};
-
-static int trickle_read(struct ksrc *s, uint8_t *buf, size_t cap,
-			size_t *got, struct kerr *e)
-{
-	struct trickle_src *t = (struct trickle_src *)s;
-	size_t n = t->len - t->pos;
-
-	(void)e;
-	if (n > cap)
-		n = cap;
-	if (n > t->step)
-		n = t->step;
-	if (n)
-		memcpy(buf, t->p + t->pos, n);
-	t->pos += n;
-	*got = n;
-	return 0;
-}
-
-static void check_err(int rc, const struct kerr *e)
-{
-	if (rc != 0 && (e->code == KERR_OK || rc != (int)e->code))
-		abort();
-}
 
 static const size_t steps[4] = { SIZE_MAX, 1, 61, 4099 };
 static const size_t reads[8] = { 1, 15, 16, 17, 4096, 65535, 65536, 200000 };

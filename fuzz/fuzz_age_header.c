@@ -18,49 +18,12 @@
 #include "kio.h"
 #include "kluis.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 /* Lines may be AGE_ENC_CHUNK_SIZE long, as with age_dec_begin's larger
  * reader; a smaller buffer keeps each run cheap. */
 #define READER_CAP (AGE_ENC_CHUNK_SIZE + 1)
 #define VERSION_LINE "age-encryption.org/v1\n"
-
-static void init_once(void)
-{
-	static bool done;
-	struct kerr e;
-
-	if (done)
-		return;
-	if (kluis_init(&e) != 0)
-		abort();
-	done = true;
-}
-
-/* A memory source that returns at most `step` bytes per read. */
-struct trickle_src {
-	struct ksrc base;
-	const uint8_t *p;
-	size_t len, pos, step;
-};
-
-static int trickle_read(struct ksrc *s, uint8_t *buf, size_t cap,
-			size_t *got, struct kerr *e)
-{
-	struct trickle_src *t = (struct trickle_src *)s;
-	size_t n = t->len - t->pos;
-
-	(void)e;
-	if (n > cap)
-		n = cap;
-	if (n > t->step)
-		n = t->step;
-	if (n)
-		memcpy(buf, t->p + t->pos, n);
-	t->pos += n;
-	*got = n;
-	return 0;
-}
 
 static bool is_vchar(char c)
 {

@@ -21,21 +21,9 @@
 #include "kio.h"
 #include "kluis.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "fuzz_util.h"
 
 #define OUT_MAX (1u << 22)
-
-static void init_once(void)
-{
-	static bool done;
-	struct kerr e;
-
-	if (done)
-		return;
-	if (kluis_init(&e) != 0)
-		abort();
-	done = true;
-}
 
 static const size_t sizes[16] = {
 	1, 2, 3, 5, 16, 47, 48, 49, 63, 64, 95, 96, 97, 1000, 4096, 65536,

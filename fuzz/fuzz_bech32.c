@@ -14,19 +14,7 @@
 #include "bech32.h"
 #include "kluis.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void init_once(void)
-{
-	static bool done;
-	struct kerr e;
-
-	if (done)
-		return;
-	if (kluis_init(&e) != 0)
-		abort();
-	done = true;
-}
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

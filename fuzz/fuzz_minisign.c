@@ -22,25 +22,7 @@
 #include "minisign.h"
 #include "pubfile.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void init_once(void)
-{
-	static bool done;
-	struct kerr e;
-
-	if (done)
-		return;
-	if (kluis_init(&e) != 0)
-		abort();
-	done = true;
-}
-
-static void check_err(int rc, const struct kerr *e)
-{
-	if (rc != 0 && (e->code == KERR_OK || rc != (int)e->code))
-		abort();
-}
+#include "fuzz_util.h"
 
 static bool contains(const char *text, size_t len, const char *s)
 {

@@ -5,6 +5,7 @@
 #   expect_exit N cmd...          run cmd, fail unless it exits with N
 #   no_file PATH                  fail if PATH exists
 #   skip 'description' 'reason'   count a skipped test (TAP "ok … # SKIP")
+#   ttyrun PASS cmd...            cmd on a pseudo-terminal, prompts answered
 #
 # Environment: KLUIS (binary under test), KLUIS_SRC (repository root),
 # KLUIS_SAN=1 under ASan+UBSan.  Each script gets a fresh $T directory.
@@ -57,6 +58,9 @@ no_file() {
 }
 
 sha() { sha256sum "$1" | cut -d' ' -f1; }
+
+# ttyrun PASS CMD...: CMD on a pseudo-terminal, prompts answered with PASS.
+ttyrun() { "$PY" "$KLUIS_SRC/tests/ttyrun.py" "$@"; }
 
 # done: print the plan; exit 1 if anything failed.
 done_testing() {
