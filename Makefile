@@ -14,7 +14,7 @@ BUILD    ?= build
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 SAN      ?=
-PKGS     := libsodium
+PKGS     := libsodium jansson libutf8proc
 FUZZ_SECONDS ?= 60
 # `make V=1` shows the full commands.
 V        ?= 0
@@ -41,7 +41,7 @@ else
 endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -ljansson -lutf8proc)
 
 ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -DKLUIS_VERSION='"$(VERSION)"' \
 	$(WARN) -fstack-protector-strong $(HARDEN) -Ilib $(PKG_CFLAGS) \

@@ -2,7 +2,9 @@
  * kluis.h — the public interface of libkluis, the header the CLI uses.
  *
  * Layer 1 (formats): kerr, kbuf, kio, kpump, kfile, b64, bech32, hkdf, armor, age,
- * agekey, minisign, pubfile, keygen.  Every call returns 0 or a kerr code
+ * agekey, minisign, pubfile, keygen, norm (field values).
+ * Layer 2 (protocol): pdiag, protocol (load, check, digest), psel
+ * (selection), pfield (one field's value), prender (the Dutch text).  Every call returns 0 or a kerr code
  * and fills a struct kerr; nothing here prints or exits.
  */
 #ifndef KLUIS_H
@@ -18,6 +20,12 @@
 #include "kio.h"
 #include "kpump.h"
 #include "minisign.h"
+#include "norm.h"
+#include "pdiag.h"
+#include "pfield.h"
+#include "prender.h"
+#include "protocol.h"
+#include "psel.h"
 #include "pubfile.h"
 
 /* Initialise libsodium; call once before anything else.  0 or KERR_INTERNAL. */

@@ -28,6 +28,7 @@ int cmd_encrypt(int argc, char **argv);
 int cmd_decrypt(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_protocol(int argc, char **argv);
 
 /* Exit code for a library error. */
 int cli_exit_code(enum kerr_code code);

@@ -14,6 +14,7 @@ static const struct command commands[] = {
 	{ "decrypt", cmd_decrypt, "decrypt an age file" },
 	{ "sign", cmd_sign, "sign a file with a minisign key" },
 	{ "verify", cmd_verify, "verify a minisign signature" },
+	{ "protocol", cmd_protocol, "check, show, digest, set keys in, render a protocol file" },
 };
 
 static void usage(FILE *f)

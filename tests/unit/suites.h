@@ -17,10 +17,16 @@ extern const struct unit_case suite_minisign[];
 extern const struct unit_case suite_pubfile[];
 extern const struct unit_case suite_kfile[];
 extern const struct unit_case suite_keygen[];
+extern const struct unit_case suite_psel[];
+extern const struct unit_case suite_norm[];
+extern const struct unit_case suite_pfield[];
+extern const struct unit_case suite_prender[];
 
 #define UNIT_SUITES                                                      \
 	suite_kbuf, suite_bech32, suite_hkdf, suite_b64, suite_armor,    \
 		suite_age, suite_age_header, suite_age_damage, suite_minisign, \
-		suite_pubfile, suite_kfile, suite_keygen, suite_kpump
+		suite_pubfile, suite_kfile, suite_keygen, suite_kpump, \
+		suite_psel,         \
+		suite_norm, suite_pfield, suite_prender
 
 #endif

@@ -1,0 +1,942 @@
+/*
+ * norm — value normalisers for register cells (text, date, phone, e-mail,
+ * int, match keys).
+ *
+ * Invariants every function keeps:
+ *   - only in[0..len) is read; the input need not be NUL-terminated;
+ *   - input that is not valid UTF-8 is NORM_INVALID, whatever the kind;
+ *   - the output is cleared first, so after NORM_EMPTY or NORM_INVALID it
+ *     is empty ("" for the fixed arrays);
+ *   - *why is NULL unless the result is NORM_INVALID, and then a static
+ *     string that never quotes the value (it ends up in logs);
+ *   - every NORM_OK output is a fixed point: normalising it again gives
+ *     it back unchanged (fuzz/fuzz_norm.c checks this);
+ *   - temporary copies made by utf8proc (malloc'd) may hold personal
+ *     values, so they are wiped before they are freed.
+ * `why` may be NULL for callers that only want the result.
+ */
+#include "norm.h"
+
+#include <limits.h>
+#include <sodium.h>
+#include <stdlib.h>
+#include <string.h>
+#include <utf8proc.h>
+
+#include "banned.h"
+
+/* Longest digit string norm_phone collects before giving up: more than any
+ * E.164 number plus prefixes, so "too many digits" is reported as such. */
+#define PHONE_DIGITS_MAX 24
+
+/* Longest input norm_text and norm_match_key hand to utf8proc, far above
+ * any cell (text fields hold at most 10000 code points), so its size
+ * arithmetic stays far from overflow. */
+#define NORM_IN_MAX ((size_t)1 << 24)
+
+#define EMAIL_MAX 254
+#define EMAIL_LOCAL_MAX 64
+#define EMAIL_LABEL_MAX 63
+
+#define DATE_YEAR_MIN 1800
+#define DATE_YEAR_MAX 2200
+
+/* Match keys converge after one extra pass in practice (see match_key_map);
+ * the bound only guards against a Unicode table that never settles. */
+#define KEY_PASSES 4
+
+static int invalid(const char **why, const char *reason)
+{
+	if (why)
+		*why = reason;
+	return NORM_INVALID;
+}
+
+static void no_reason(const char **why)
+{
+	if (why)
+		*why = NULL;
+}
+
+/* One code point at p[0..n), n > 0; its length, or -1 if not UTF-8.
+ * utf8proc_iterate rejects overlong forms, surrogates and > U+10FFFF. */
+static int next_cp(const uint8_t *p, size_t n, int32_t *cp)
+{
+	utf8proc_ssize_t r;
+
+	if (p[0] < 0x80) {
+		*cp = p[0];
+		return 1;
+	}
+	if (n > 4)
+		n = 4;
+	r = utf8proc_iterate(p, (utf8proc_ssize_t)n, cp);
+	return r > 0 ? (int)r : -1;
+}
+
+static bool valid_utf8(const uint8_t *p, size_t n)
+{
+	int32_t cp;
+
+	for (size_t i = 0; i < n;) {
+		int k = next_cp(p + i, n - i, &cp);
+		if (k < 0)
+			return false;
+		i += (size_t)k;
+	}
+	return true;
+}
+
+static bool is_ascii(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] >= 0x80)
+			return false;
+	return true;
+}
+
+/* Unicode White_Space: the ASCII controls TAB..CR, NEL, and the space,
+ * line and paragraph separator categories (NBSP, U+202F, U+3000 ...). */
+static bool is_space(int32_t c)
+{
+	utf8proc_category_t cat;
+
+	if (c == ' ' || (c >= 0x09 && c <= 0x0d) || c == 0x85)
+		return true;
+	if (c < 0x80)
+		return false;
+	cat = utf8proc_category(c);
+	return cat == UTF8PROC_CATEGORY_ZS || cat == UTF8PROC_CATEGORY_ZL ||
+	       cat == UTF8PROC_CATEGORY_ZP;
+}
+
+static bool is_control(int32_t c)
+{
+	if (c < 0x80)
+		return (c < 0x20 || c == 0x7f) && !is_space(c);
+	return utf8proc_category(c) == UTF8PROC_CATEGORY_CC && !is_space(c);
+}
+
+static bool is_letter_or_digit(int32_t c)
+{
+	switch (utf8proc_category(c)) {
+	case UTF8PROC_CATEGORY_LU:
+	case UTF8PROC_CATEGORY_LL:
+	case UTF8PROC_CATEGORY_LT:
+	case UTF8PROC_CATEGORY_LM:
+	case UTF8PROC_CATEGORY_LO:
+	case UTF8PROC_CATEGORY_ND:
+	case UTF8PROC_CATEGORY_NL:
+	case UTF8PROC_CATEGORY_NO:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static bool is_letter(int32_t c)
+{
+	switch (utf8proc_category(c)) {
+	case UTF8PROC_CATEGORY_LU:
+	case UTF8PROC_CATEGORY_LL:
+	case UTF8PROC_CATEGORY_LT:
+	case UTF8PROC_CATEGORY_LM:
+	case UTF8PROC_CATEGORY_LO:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Validate p[0..n) as UTF-8 and narrow [*s, *e) to it without leading and
+ * trailing white space.  False if not UTF-8.
+ */
+static bool trim(const uint8_t *p, size_t n, size_t *s, size_t *e)
+{
+	size_t a = 0, b = n;
+	int32_t cp;
+
+	if (!valid_utf8(p, n))
+		return false;
+	while (a < b) {
+		int k = next_cp(p + a, b - a, &cp);
+		if (!is_space(cp))
+			break;
+		a += (size_t)k;
+	}
+	while (b > a) {
+		/* Step back to the start of the last code point; the text
+		 * is valid, so at most three continuation bytes. */
+		size_t c = b - 1;
+		while (c > a && (p[c] & 0xc0) == 0x80)
+			c--;
+		next_cp(p + c, b - c, &cp);
+		if (!is_space(cp))
+			break;
+		b = c;
+	}
+	*s = a;
+	*e = b;
+	return true;
+}
+
+static void wipe_free(utf8proc_uint8_t *p, utf8proc_ssize_t n)
+{
+	if (!p)
+		return;
+	sodium_memzero(p, (size_t)n);
+	free(p);
+}
+
+static bool ascii_ieq(const uint8_t *p, size_t n, const char *lit)
+{
+	size_t k = strlen(lit);
+
+	if (n < k)
+		return false;
+	for (size_t i = 0; i < k; i++) {
+		uint8_t c = p[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (uint8_t)(c - 'A' + 'a');
+		if (c != (uint8_t)lit[i])
+			return false;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ text */
+
+int norm_text(const char *in, size_t len, size_t max_chars, struct kbuf *out,
+	      const char **why)
+{
+	const uint8_t *p = (const uint8_t *)in;
+	utf8proc_uint8_t *nfc = NULL;
+	utf8proc_ssize_t nlen;
+	const uint8_t *q;
+	size_t chars = 0, i, run = SIZE_MAX;
+	bool any = false;
+	struct kerr e;
+	int32_t cp;
+	int rc = NORM_OK;
+
+	kbuf_reset(out);
+	no_reason(why);
+	if (len > NORM_IN_MAX)
+		return invalid(why, "too long");
+	/* Check before NFC: composition neither creates nor removes control
+	 * characters or white space, and this avoids the copy for blanks. */
+	for (i = 0; i < len;) {
+		int k = next_cp(p + i, len - i, &cp);
+		if (k < 0)
+			return invalid(why, "not valid UTF-8");
+		if (is_control(cp))
+			return invalid(why, "contains a control character");
+		if (!is_space(cp))
+			any = true;
+		i += (size_t)k;
+	}
+	if (!any)
+		return NORM_EMPTY;
+
+	if (is_ascii(p, len)) {
+		q = p; /* ASCII is already NFC */
+		nlen = (utf8proc_ssize_t)len;
+	} else {
+		nlen = utf8proc_map(p, (utf8proc_ssize_t)len, &nfc,
+				    UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+		if (nlen < 0)
+			return invalid(why, nlen == UTF8PROC_ERROR_NOMEM ?
+						    "out of memory" :
+						    "not valid UTF-8");
+		q = nfc;
+	}
+	/*
+	 * Collapse white space, appending each run of other characters at
+	 * once.  Replacing a white space run by one U+0020 keeps the text
+	 * NFC: both are starters that compose with nothing, so no new
+	 * composition or reordering becomes possible.
+	 */
+	for (i = 0; i <= (size_t)nlen;) {
+		int k = 1;
+
+		cp = ' '; /* the end closes the last run */
+		if (i < (size_t)nlen && (k = next_cp(q + i, (size_t)nlen - i,
+						      &cp)) < 0) {
+			rc = invalid(why, "not valid UTF-8");
+			goto out;
+		}
+		if (!is_space(cp)) {
+			if (run == SIZE_MAX) {
+				run = i;
+				chars += out->len > 0; /* the space before */
+			}
+			if (max_chars && ++chars > max_chars) {
+				rc = invalid(why, "longer than allowed");
+				goto out;
+			}
+		} else if (run != SIZE_MAX) {
+			if ((out->len > 0 && kbuf_putc(out, ' ', &e) != 0) ||
+			    kbuf_append(out, q + run, i - run, &e) != 0) {
+				rc = invalid(why, e.code == KERR_LIMIT ?
+							  "too long" :
+							  "out of memory");
+				goto out;
+			}
+			run = SIZE_MAX;
+		}
+		i += (size_t)k;
+	}
+out:
+	wipe_free(nfc, nlen);
+	if (rc != NORM_OK)
+		kbuf_reset(out);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ date */
+
+/* The digits at p[*i..e) as *v; their count: 0 if none, 5 if more than 4
+ * (no field of a date is longer, and *v cannot overflow). */
+static size_t read_num(const uint8_t *p, size_t *i, size_t e, unsigned *v)
+{
+	size_t n = 0;
+
+	*v = 0;
+	while (*i < e && p[*i] >= '0' && p[*i] <= '9') {
+		if (n == 4)
+			return 5; /* too many: no field is longer than 4 */
+		*v = *v * 10 + (unsigned)(p[*i] - '0');
+		n++;
+		(*i)++;
+	}
+	return n;
+}
+
+static bool leap(unsigned y)
+{
+	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+static unsigned days_in(unsigned y, unsigned m)
+{
+	static const unsigned char dim[12] = { 31, 28, 31, 30, 31, 30,
+					       31, 31, 30, 31, 30, 31 };
+
+	return m == 2 && leap(y) ? 29 : dim[m - 1];
+}
+
+/* A time after the date: white space, then H:MM or H:MM:SS (H one or two
+ * digits); only midnight is accepted, since a date field has no time. */
+static int date_time(const uint8_t *p, size_t i, size_t e, const char **why)
+{
+	size_t n, start = i;
+	unsigned v, sum = 0;
+	int32_t cp;
+
+	while (i < e) {
+		int k = next_cp(p + i, e - i, &cp);
+		if (!is_space(cp))
+			break;
+		i += (size_t)k;
+	}
+	if (i == start)
+		return invalid(why, "not a date");
+	n = read_num(p, &i, e, &v);
+	if (n < 1 || n > 2)
+		return invalid(why, "not a date");
+	sum += v;
+	for (int part = 0; part < 2; part++) {
+		if (i == e && part == 1)
+			break;
+		if (i == e || p[i] != ':')
+			return invalid(why, "not a date");
+		i++;
+		if (read_num(p, &i, e, &v) != 2)
+			return invalid(why, "not a date");
+		sum += v;
+	}
+	if (i != e)
+		return invalid(why, "not a date");
+	if (sum != 0)
+		return invalid(why, "has a time of day other than midnight");
+	return NORM_OK;
+}
+
+int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
+	      const char **why)
+{
+	const uint8_t *p = (const uint8_t *)in;
+	size_t s, e, i, n1, n2, n3;
+	unsigned a, b, c, y, m, d;
+	uint8_t sep1, sep2;
+	int rc;
+
+	out[0] = '\0';
+	no_reason(why);
+	if (!trim(p, len, &s, &e))
+		return invalid(why, "not valid UTF-8");
+	if (s == e)
+		return NORM_EMPTY;
+	i = s;
+	n1 = read_num(p, &i, e, &a);
+	if (i == e || n1 == 0)
+		return invalid(why, "not a date");
+	sep1 = p[i++];
+	n2 = read_num(p, &i, e, &b);
+	if (i == e || n2 == 0)
+		return invalid(why, "not a date");
+	sep2 = p[i++];
+	n3 = read_num(p, &i, e, &c);
+	if (n3 == 0 || sep1 != sep2)
+		return invalid(why, "not a date");
+
+	if (n1 == 4 && sep1 == '-' && n2 == 2 && n3 == 2) {
+		y = a;
+		m = b;
+		d = c;
+	} else if ((sep1 == '/' || sep1 == '-' || sep1 == '.') && n1 <= 2 &&
+		   n2 <= 2 && (n3 == 4 || n3 == 2)) {
+		if (n3 == 2)
+			return invalid(why, "two-digit year is ambiguous");
+		d = a;
+		m = b;
+		y = c;
+	} else {
+		return invalid(why, "not a date");
+	}
+	if (i < e && (rc = date_time(p, i, e, why)) != NORM_OK)
+		return rc;
+	if (y < DATE_YEAR_MIN || y > DATE_YEAR_MAX)
+		return invalid(why, "year outside 1800..2200");
+	if (m < 1 || m > 12 || d < 1 || d > days_in(y, m))
+		return invalid(why, "no such day");
+	out[0] = (char)('0' + y / 1000);
+	out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10);
+	out[3] = (char)('0' + y % 10);
+	out[4] = '-';
+	out[5] = (char)('0' + m / 10);
+	out[6] = (char)('0' + m % 10);
+	out[7] = '-';
+	out[8] = (char)('0' + d / 10);
+	out[9] = (char)('0' + d % 10);
+	out[10] = '\0';
+	return NORM_OK;
+}
+
+/* ----------------------------------------------------------------- phone */
+
+/* A Belgian national significant number (after +32 or the trunk 0),
+ * written to out as E.164 if valid. */
+static int belgian(const char *nsn, size_t n, char out[NORM_PHONE_MAX + 1],
+		   const char **why)
+{
+	if (n == 0)
+		return invalid(why, "too few digits");
+	if (nsn[0] == '0')
+		return invalid(why, "more than one trunk prefix 0");
+	if (n < 8)
+		return invalid(why, "too few digits for a Belgian number");
+	if (n > 9)
+		return invalid(why, "too many digits for a Belgian number");
+	/* 45x..49x are the mobile ranges: 9 digits there, 8 elsewhere
+	 * (zone 4 is also Liège's 8-digit landline zone, 40x..44x). */
+	if (nsn[0] == '4' && nsn[1] >= '5') {
+		if (n == 8)
+			return invalid(why, "too few digits for a Belgian "
+					    "mobile number");
+	} else if (n == 9) {
+		return invalid(why, "too many digits for a Belgian landline");
+	}
+	memcpy(out, "+32", 3);
+	memcpy(out + 3, nsn, n);
+	out[3 + n] = '\0';
+	return NORM_OK;
+}
+
+static bool region_be(const char *region)
+{
+	return !region || ((region[0] == 'B' || region[0] == 'b') &&
+			   (region[1] == 'E' || region[1] == 'e') &&
+			   region[2] == '\0');
+}
+
+/* norm_phone with the digits collected in d[PHONE_DIGITS_MAX]. */
+static int phone(const char *in, size_t len, const char *region, char *d,
+		 char out[NORM_PHONE_MAX + 1], const char **why)
+{
+	const uint8_t *p = (const uint8_t *)in;
+	size_t s, e, i, nd = 0, paren_at = 0, nnum;
+	const char *num;
+	bool plus = false, in_paren = false, dropped0 = false;
+	int32_t cp;
+
+	out[0] = '\0';
+	no_reason(why);
+	if (!trim(p, len, &s, &e))
+		return invalid(why, "not valid UTF-8");
+	if (s == e)
+		return NORM_EMPTY;
+	/* The tel: URI form (RFC 3966), as mail signatures link numbers;
+	 * other labels ("Tel.", "gsm") are text and refused below. */
+	if (ascii_ieq(p + s, e - s, "tel:"))
+		s += 4;
+
+	for (i = s; i < e;) {
+		int k = next_cp(p + i, e - i, &cp);
+
+		i += (size_t)k;
+		if (cp >= '0' && cp <= '9') {
+			if (nd == PHONE_DIGITS_MAX)
+				return invalid(why, "too many digits");
+			d[nd++] = (char)cp;
+		} else if (cp == '+') {
+			/* Only first, though "(+32)" is a common writing. */
+			if (plus)
+				return invalid(why, "more than one '+'");
+			if (nd > 0)
+				return invalid(why, "'+' inside the number");
+			plus = true;
+		} else if (cp == '(') {
+			if (in_paren)
+				return invalid(why, "nested parentheses");
+			in_paren = true;
+			paren_at = nd;
+		} else if (cp == ')') {
+			size_t cc, cc0;
+			bool intl, cc_ok;
+
+			if (!in_paren)
+				return invalid(why, "unbalanced parentheses");
+			in_paren = false;
+			if (nd == paren_at)
+				return invalid(why, "empty parentheses");
+			/*
+			 * "(0)" right after the country code marks the
+			 * trunk prefix used nationally: drop it.  The
+			 * country code is the 1..3 digits before it;
+			 * Belgium's is known to be exactly "32".
+			 */
+			cc0 = plus ? 0 : 2;
+			intl = plus || (paren_at >= 2 && d[0] == '0' &&
+					d[1] == '0');
+			cc = intl ? paren_at - cc0 : 0;
+			if (cc >= 2 && d[cc0] == '3' && d[cc0 + 1] == '2')
+				cc_ok = cc == 2;
+			else
+				cc_ok = cc >= 1 && cc <= 3;
+			if (cc_ok && nd - paren_at == 1 && d[paren_at] == '0' &&
+			    !dropped0) {
+				nd--;
+				dropped0 = true;
+			}
+		} else if (cp == '.' || cp == '/' || cp == '-' ||
+			   is_space(cp)) {
+			/* separator */
+		} else if (is_letter(cp)) {
+			return invalid(why, "contains letters");
+		} else {
+			return invalid(why, "contains a character that is not "
+					    "a digit or separator");
+		}
+	}
+	if (in_paren)
+		return invalid(why, "unbalanced parentheses");
+	if (nd == 0)
+		return invalid(why, "no digits");
+
+	if (!plus && d[0] == '0' && (nd < 2 || d[1] != '0')) {
+		/* National number: the trunk 0, then the NSN. */
+		if (!region_be(region))
+			return invalid(why, "national number in an unknown "
+					    "region");
+		return belgian(d + 1, nd - 1, out, why);
+	}
+	if (!plus && d[0] != '0')
+		return invalid(why, "neither international (+, 00) nor "
+				    "national (0)");
+	/* International: "+" or "00", the country code, the number. */
+	num = plus ? d : d + 2;
+	nnum = plus ? nd : nd - 2;
+	if (nnum == 0)
+		return invalid(why, "no digits after the international prefix");
+	if (num[0] == '0')
+		return invalid(why, "country code starts with 0");
+	/* E.164 country codes are prefix-free: "32..." is Belgium. */
+	if (nnum >= 2 && num[0] == '3' && num[1] == '2') {
+		num += 2;
+		nnum -= 2;
+		if (nnum > 0 && num[0] == '0' && !dropped0) {
+			num++; /* "+32 0470 ...": the trunk 0 written anyway */
+			nnum--;
+		}
+		return belgian(num, nnum, out, why);
+	}
+	if (nnum < 7)
+		return invalid(why, "too few digits");
+	if (nnum > 15)
+		return invalid(why, "too many digits");
+	out[0] = '+';
+	memcpy(out + 1, num, nnum);
+	out[1 + nnum] = '\0';
+	return NORM_OK;
+}
+
+int norm_phone(const char *in, size_t len, const char *region,
+	       char out[NORM_PHONE_MAX + 1], const char **why)
+{
+	char d[PHONE_DIGITS_MAX];
+	int rc = phone(in, len, region, d, out, why);
+
+	sodium_memzero(d, sizeof d); /* digits of a personal number */
+	return rc;
+}
+
+/* ---------------------------------------------------------------- e-mail */
+
+/* RFC 5322 atext. */
+static bool is_atext(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') ||
+	       (c != 0 && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL);
+}
+
+static bool is_ldh(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9') || c == '-';
+}
+
+static bool is_alpha(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+
+static int check_local(const uint8_t *p, size_t n, const char **why)
+{
+	if (n == 0)
+		return invalid(why, "nothing before the '@'");
+	if (n > EMAIL_LOCAL_MAX)
+		return invalid(why, "more than 64 characters before the '@'");
+	if (p[0] == '.' || p[n - 1] == '.')
+		return invalid(why, "a dot at the start or end of the name");
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '.') {
+			if (p[i + 1] == '.')
+				return invalid(why, "two dots in a row");
+		} else if (!is_atext(p[i])) {
+			return invalid(why, p[i] == '"' ?
+						    "quoted names are not "
+						    "accepted" :
+						    "a character not allowed "
+						    "in an address");
+		}
+	}
+	return NORM_OK;
+}
+
+static int check_domain(const uint8_t *p, size_t n, const char **why)
+{
+	size_t labels = 0, start = 0;
+
+	if (n == 0)
+		return invalid(why, "nothing after the '@'");
+	if (p[0] == '[')
+		return invalid(why, "IP address domains are not accepted");
+	for (size_t i = 0; i <= n; i++) {
+		size_t l;
+
+		if (i < n && p[i] != '.') {
+			if (!is_ldh(p[i]))
+				return invalid(why, "a character not allowed "
+						    "in a domain");
+			continue;
+		}
+		l = i - start;
+		if (l == 0)
+			return invalid(why, "an empty domain label");
+		if (l > EMAIL_LABEL_MAX)
+			return invalid(why, "a domain label longer than 63 "
+					    "characters");
+		if (p[start] == '-' || p[i - 1] == '-')
+			return invalid(why, "a hyphen at the start or end of a "
+					    "domain label");
+		labels++;
+		if (i == n) {
+			/* The top-level domain: letters only, so neither
+			 * "a@b" nor "a@1.2.3.4" passes. */
+			if (l < 2)
+				return invalid(why, "top-level domain too "
+						    "short");
+			for (size_t j = start; j < i; j++)
+				if (!is_alpha(p[j]))
+					return invalid(why, "top-level domain "
+							    "not letters "
+							    "only");
+		}
+		start = i + 1;
+	}
+	if (labels < 2)
+		return invalid(why, "no top-level domain");
+	return NORM_OK;
+}
+
+int norm_email(const char *in, size_t len, struct kbuf *out, const char **why)
+{
+	const uint8_t *p = (const uint8_t *)in;
+	size_t s, e, at = 0, ats = 0;
+	struct kerr ke;
+	int rc;
+
+	kbuf_reset(out);
+	no_reason(why);
+	if (!trim(p, len, &s, &e))
+		return invalid(why, "not valid UTF-8");
+	if (s == e)
+		return NORM_EMPTY;
+	if (e - s >= 2 && p[s] == '<' && p[e - 1] == '>') {
+		s++;
+		e--;
+	}
+	if (ascii_ieq(p + s, e - s, "mailto:"))
+		s += 7;
+	if (s == e)
+		return invalid(why, "no address");
+	if (!is_ascii(p + s, e - s))
+		return invalid(why, "contains non-ASCII characters");
+	if (e - s > EMAIL_MAX)
+		return invalid(why, "longer than 254 characters");
+	for (size_t i = s; i < e; i++) {
+		if (p[i] == '@') {
+			at = i;
+			ats++;
+		}
+	}
+	if (ats == 0)
+		return invalid(why, "no '@'");
+	if (ats > 1)
+		return invalid(why, "more than one '@' (two addresses?)");
+	for (size_t i = s; i < e; i++) {
+		if (p[i] == ',' || p[i] == ';' || p[i] <= ' ' || p[i] == 0x7f)
+			return invalid(why, "white space, control character, "
+					    "',' or ';' in the address");
+	}
+	rc = check_local(p + s, at - s, why);
+	if (rc != NORM_OK)
+		return rc;
+	rc = check_domain(p + at + 1, e - at - 1, why);
+	if (rc != NORM_OK)
+		return rc;
+
+	if (kbuf_reserve(out, e - s, &ke) != 0)
+		return invalid(why, ke.code == KERR_LIMIT ? "too long" :
+							    "out of memory");
+	kbuf_append(out, p + s, at + 1 - s, &ke); /* cannot fail: reserved */
+	for (size_t i = at + 1; i < e; i++) {
+		uint8_t c = p[i];
+		if (c >= 'A' && c <= 'Z')
+			c = (uint8_t)(c - 'A' + 'a');
+		kbuf_putc(out, c, &ke);
+	}
+	return NORM_OK;
+}
+
+/* ------------------------------------------------------------------- int */
+
+int norm_int(const char *in, size_t len, bool has_min, long long min,
+	     bool has_max, long long max, long long *value, const char **why)
+{
+	const uint8_t *p = (const uint8_t *)in;
+	unsigned long long v = 0, limit;
+	bool neg = false;
+	size_t s, e, i;
+
+	*value = 0;
+	no_reason(why);
+	if (!trim(p, len, &s, &e))
+		return invalid(why, "not valid UTF-8");
+	if (s == e)
+		return NORM_EMPTY;
+	i = s;
+	if (p[i] == '+' || p[i] == '-')
+		neg = p[i++] == '-';
+	if (i == e)
+		return invalid(why, "not a whole number");
+	limit = neg ? (unsigned long long)LLONG_MAX + 1 : LLONG_MAX;
+	for (; i < e; i++) {
+		unsigned dig;
+
+		if (p[i] < '0' || p[i] > '9')
+			return invalid(why, "not a whole number");
+		dig = (unsigned)(p[i] - '0');
+		if (v > (limit - dig) / 10)
+			return invalid(why, "number too large");
+		v = v * 10 + dig;
+	}
+	/* v <= LLONG_MAX + 1 only when negative: -(v - 1) - 1 avoids the
+	 * signed overflow of -(long long)v. */
+	*value = neg ? (v == 0 ? 0 : -(long long)(v - 1) - 1) : (long long)v;
+	if (has_min && *value < min) {
+		*value = 0;
+		return invalid(why, "below the allowed minimum");
+	}
+	if (has_max && *value > max) {
+		*value = 0;
+		return invalid(why, "above the allowed maximum");
+	}
+	return NORM_OK;
+}
+
+/* ------------------------------------------------------------- match key */
+
+static bool ascii_alnum(uint8_t c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9');
+}
+
+/* Keep the letters and digits of p[0..n) (valid UTF-8) in place, wiping
+ * the tail; the new length. */
+static size_t keep_alnum(uint8_t *p, size_t n)
+{
+	size_t w = 0;
+	int32_t cp;
+
+	for (size_t i = 0; i < n;) {
+		int k = next_cp(p + i, n - i, &cp);
+		if (k < 0)
+			break; /* cannot happen: utf8proc wrote it */
+		if (is_letter_or_digit(cp)) {
+			memmove(p + w, p + i, (size_t)k);
+			w += (size_t)k;
+		}
+		i += (size_t)k;
+	}
+	sodium_memzero(p + w, n - w);
+	return w;
+}
+
+/*
+ * Copy p[0..n) (valid UTF-8) to w without ASCII punctuation, controls and
+ * white space: the separators of most keys ("Buitenschoolse opvang").
+ * None of them maps to a letter or digit, so dropping them before the
+ * Unicode mapping instead of after changes nothing but the work.
+ */
+static size_t drop_separators(const uint8_t *p, size_t n, uint8_t *w)
+{
+	size_t o = 0;
+	int32_t cp;
+
+	for (size_t i = 0; i < n;) {
+		int k = next_cp(p + i, n - i, &cp);
+		if (k < 0)
+			break; /* cannot happen: checked by the caller */
+		if (cp < 0x80 ? ascii_alnum((uint8_t)cp) : !is_space(cp)) {
+			memcpy(w + o, p + i, (size_t)k);
+			o += (size_t)k;
+		}
+		i += (size_t)k;
+	}
+	return o;
+}
+
+/*
+ * NFKC + case fold + marks stripped, then only letters and digits kept,
+ * repeated while the filter drops something.  Dropping characters can
+ * leave a string that is no longer normalised (a Hangul L and V jamo that
+ * were apart become neighbours and compose on the next pass), and keys
+ * must be fixed points so that the key of a key is the key.  *res is
+ * malloc'd.
+ */
+static int match_key_map(const uint8_t *in, size_t len, uint8_t **res,
+			 size_t *rlen, const char **why)
+{
+	const utf8proc_option_t opt = UTF8PROC_STABLE | UTF8PROC_COMPAT |
+				      UTF8PROC_COMPOSE | UTF8PROC_CASEFOLD |
+				      UTF8PROC_STRIPMARK;
+	uint8_t *cur, *m;
+	size_t curlen, mlen, klen;
+	utf8proc_ssize_t r;
+
+	cur = malloc(len ? len : 1);
+	if (!cur)
+		return invalid(why, "out of memory");
+	curlen = drop_separators(in, len, cur);
+	for (int pass = 0; pass < KEY_PASSES; pass++) {
+		r = utf8proc_map(cur, (utf8proc_ssize_t)curlen, &m, opt);
+		if (r < 0) {
+			wipe_free(cur, (utf8proc_ssize_t)curlen);
+			return invalid(why, r == UTF8PROC_ERROR_NOMEM ?
+						    "out of memory" :
+						    "not valid UTF-8");
+		}
+		mlen = (size_t)r;
+		klen = keep_alnum(m, mlen);
+		wipe_free(cur, (utf8proc_ssize_t)curlen);
+		cur = m;
+		curlen = klen;
+		if (klen == mlen) {
+			*res = cur;
+			*rlen = curlen;
+			return NORM_OK;
+		}
+	}
+	wipe_free(cur, (utf8proc_ssize_t)curlen);
+	return invalid(why, "cannot be normalised");
+}
+
+int norm_match_key(const char *in, size_t len, struct kbuf *out,
+		   const char **why)
+{
+	const uint8_t *p = (const uint8_t *)in;
+	uint8_t *key = NULL, chunk[64];
+	size_t klen = 0, c = 0;
+	struct kerr e;
+	int rc = NORM_OK;
+
+	kbuf_reset(out);
+	no_reason(why);
+	if (len > NORM_IN_MAX)
+		return invalid(why, "too long");
+	if (!valid_utf8(p, len))
+		return invalid(why, "not valid UTF-8");
+	if (!is_ascii(p, len)) {
+		rc = match_key_map(p, len, &key, &klen, why);
+		if (rc != NORM_OK)
+			return rc;
+		if (klen == 0)
+			rc = NORM_EMPTY;
+		else if (kbuf_append(out, key, klen, &e) != 0)
+			rc = invalid(why, e.code == KERR_LIMIT ?
+						  "too long" :
+						  "out of memory");
+		wipe_free(key, (utf8proc_ssize_t)klen);
+		return rc;
+	}
+	/* The common case, and exactly what the Unicode path gives for
+	 * ASCII: letters lower-cased, digits, nothing else.  Appended a
+	 * chunk at a time. */
+	for (size_t i = 0; i <= len && rc == NORM_OK; i++) {
+		if (i < len && ascii_alnum(p[i])) {
+			uint8_t ch = p[i];
+			chunk[c++] = ch >= 'A' && ch <= 'Z' ?
+					     (uint8_t)(ch - 'A' + 'a') :
+					     ch;
+		}
+		if ((c == sizeof chunk || i == len) && c > 0) {
+			if (kbuf_append(out, chunk, c, &e) != 0)
+				rc = invalid(why, e.code == KERR_LIMIT ?
+							  "too long" :
+							  "out of memory");
+			c = 0;
+		}
+	}
+	sodium_memzero(chunk, sizeof chunk);
+	if (rc != NORM_OK)
+		kbuf_reset(out);
+	else if (out->len == 0)
+		rc = NORM_EMPTY;
+	return rc;
+}

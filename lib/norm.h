@@ -1,0 +1,94 @@
+/*
+ * norm — normalise one value of a given kind, as registers write them.
+ *
+ * Pure functions on a byte buffer (no protocol, no I/O): the protocol layer
+ * (pfield.h) calls them per field type.  Each returns
+ *   NORM_OK       the normalised value is in the output,
+ *   NORM_EMPTY    the input is empty or only whitespace,
+ *   NORM_INVALID  *why is set to a static, value-free reason,
+ * and never reads past in[len-1].  Input need not be NUL-terminated.  Input
+ * that is not valid UTF-8 is NORM_INVALID.  Reasons never quote the value:
+ * they end up in logs about personal data.
+ */
+#ifndef KLUIS_NORM_H
+#define KLUIS_NORM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kbuf.h"
+
+enum norm_result {
+	NORM_OK = 0,
+	NORM_EMPTY,
+	NORM_INVALID,
+};
+
+#define NORM_DATE_LEN 10   /* YYYY-MM-DD */
+#define NORM_PHONE_MAX 16  /* "+" and at most 15 digits (E.164) */
+
+/*
+ * Text: NFC, leading/trailing white space trimmed, inner runs of white
+ * space (incl. tabs, newlines, NBSP) collapsed to one space; control
+ * characters are invalid; at most max_chars code points (0: no limit).
+ * The result replaces out's contents.
+ */
+int norm_text(const char *in, size_t len, size_t max_chars, struct kbuf *out,
+	      const char **why);
+
+/*
+ * Date to YYYY-MM-DD.  Accepted: YYYY-MM-DD, DD/MM/YYYY, D/M/YYYY,
+ * DD-MM-YYYY, D-M-YYYY, DD.MM.YYYY, D.M.YYYY (day first, as Belgian
+ * registers write them), optionally followed by a midnight time
+ * " 00:00" or " 00:00:00" that spreadsheets add.  Years 1800..2200.
+ * Impossible dates (31/02, 29/02 of a common year, day or month 0) are
+ * invalid.  out holds NORM_DATE_LEN + 1 bytes.
+ */
+int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
+	      const char **why);
+
+/*
+ * Telephone number to E.164 ("+32470123456").  Separators (space, '.',
+ * '/', '-', parentheses, NBSP) are ignored; "+" or "00" introduces an
+ * international number; "(0)" after the country code is dropped; a
+ * national number (leading 0) is read in `region` (only "BE" is known).
+ * Belgian numbers: after +32, 8 digits (landlines, 0800/0900 numbers) or
+ * 9 digits starting with 4 (mobiles, 45x–49x); other countries: 7..15
+ * digits in all.  Letters, extensions, two numbers in one cell are invalid.
+ * out holds NORM_PHONE_MAX + 1 bytes.
+ */
+int norm_phone(const char *in, size_t len, const char *region,
+	       char out[NORM_PHONE_MAX + 1], const char **why);
+
+/*
+ * E-mail address: trimmed, a surrounding "<…>" or leading "mailto:"
+ * removed, the domain lower-cased, the local part kept as written.
+ * Syntax: dot-atom local part (RFC 5322 atext, no leading, trailing or
+ * double dots, at most 64 octets), "@", a domain of at least two labels
+ * (letters, digits, hyphens, not at a label's ends, each at most 63
+ * octets) whose last label is letters only; at most 254 octets in all;
+ * ASCII only.  Two addresses in one cell are invalid.
+ */
+int norm_email(const char *in, size_t len, struct kbuf *out, const char **why);
+
+/*
+ * Whole number, optional sign, digits only after trimming (no thousands
+ * separators, no decimals); checked against [min, max] when has_min /
+ * has_max.
+ */
+int norm_int(const char *in, size_t len, bool has_min, long long min,
+	     bool has_max, long long max, long long *value, const char **why);
+
+/*
+ * The key under which enum values, booleans and column headers are
+ * matched: NFKC, case-folded, accents (combining marks) removed, and every
+ * character that is not a letter or digit dropped.  "Buitenschoolse-Opvang",
+ * "buitenschoolse opvang" and "BUITENSCHOOLSE_OPVANG" share one key
+ * ("buitenschoolseopvang"); so do NFC and NFD spellings, and "Trap 2A" and
+ * "trap2a".  A value with no letter or digit has an empty key (NORM_EMPTY).
+ */
+int norm_match_key(const char *in, size_t len, struct kbuf *out,
+		   const char **why);
+
+#endif

@@ -1,0 +1,162 @@
+/*
+ * pfield — one raw cell through the rules of its protocol field.
+ *
+ * The normalisers of norm.c do the parsing; this adds what the protocol
+ * says about the field (length, ranges, region, allowed spellings).  The
+ * output is cleared first, so it is empty unless the result is NORM_OK;
+ * NORM_EMPTY from a normaliser passes through unchanged (an empty enum
+ * cell is empty, not invalid: only `required` forbids it).  Reasons are
+ * static and never quote the value.
+ */
+#include "pfield.h"
+
+#include <string.h>
+
+#include "banned.h"
+
+static int invalid(const char **why, const char *reason)
+{
+	if (why)
+		*why = reason;
+	return NORM_INVALID;
+}
+
+/* Copy a normalised string into out; a full or failing buffer makes the
+ * value unusable, which is all the caller can act on. */
+static int put(struct kbuf *out, const char *s, size_t n, const char **why)
+{
+	struct kerr e;
+
+	if (kbuf_append(out, s, n, &e) != 0) {
+		kbuf_reset(out);
+		return invalid(why, e.code == KERR_LIMIT ? "too long" :
+							 "out of memory");
+	}
+	return NORM_OK;
+}
+
+static bool key_in(const struct kbuf *key, char *const *keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (keys[i] && strlen(keys[i]) == key->len &&
+		    memcmp(keys[i], key->p, key->len) == 0)
+			return true;
+	return false;
+}
+
+/* The match key of the cell in a buffer of our own: out may be smaller
+ * than the key, and the key is a transient copy of the value. */
+static int cell_key(const char *in, size_t len, struct kbuf *key,
+		    const char **why)
+{
+	/* The cap only bounds memory; keys of real cells are short. */
+	kbuf_init(key, (size_t)1 << 24, false);
+	return norm_match_key(in, len, key, why);
+}
+
+static int do_enum(const struct pfield *f, const char *in, size_t len,
+		   struct kbuf *out, const char **why)
+{
+	struct kbuf key;
+	int rc = cell_key(in, len, &key, why);
+
+	if (rc == NORM_OK) {
+		const struct penum_value *hit = NULL;
+
+		for (size_t i = 0; i < f->n_values && !hit; i++)
+			if (key_in(&key, f->values[i].keys,
+				   f->values[i].n_keys))
+				hit = &f->values[i];
+		rc = hit ? put(out, hit->value, strlen(hit->value), why) :
+			   invalid(why, "not one of the allowed values");
+	}
+	kbuf_free(&key);
+	return rc;
+}
+
+static int do_bool(const struct pfield *f, const char *in, size_t len,
+		   struct kbuf *out, const char **why)
+{
+	struct kbuf key;
+	int rc = cell_key(in, len, &key, why);
+
+	if (rc == NORM_OK) {
+		const char *v = NULL;
+
+		if (key_in(&key, f->true_keys, f->n_true))
+			v = f->true_value;
+		else if (key_in(&key, f->false_keys, f->n_false))
+			v = f->false_value;
+		rc = v ? put(out, v, strlen(v), why) :
+			 invalid(why, "not one of the allowed yes/no values");
+	}
+	kbuf_free(&key);
+	return rc;
+}
+
+static int do_date(const struct pfield *f, const char *in, size_t len,
+		   struct kbuf *out, const char **why)
+{
+	char d[NORM_DATE_LEN + 1];
+	int rc = norm_date(in, len, d, why);
+
+	if (rc != NORM_OK)
+		return rc;
+	/* ISO dates of four-digit years order as strings. */
+	if (f->date_min[0] && strcmp(d, f->date_min) < 0)
+		return invalid(why, "before the earliest allowed date");
+	if (f->date_max[0] && strcmp(d, f->date_max) > 0)
+		return invalid(why, "after the latest allowed date");
+	return put(out, d, NORM_DATE_LEN, why);
+}
+
+static int do_int(const struct pfield *f, const char *in, size_t len,
+		  struct kbuf *out, const char **why)
+{
+	struct kerr e;
+	long long v;
+	int rc = norm_int(in, len, f->has_min, f->min, f->has_max, f->max, &v,
+			  why);
+
+	if (rc != NORM_OK)
+		return rc;
+	if (kbuf_printf(out, &e, "%lld", v) != 0) {
+		kbuf_reset(out);
+		return invalid(why, e.code == KERR_LIMIT ? "too long" :
+							 "out of memory");
+	}
+	return NORM_OK;
+}
+
+int pfield_normalise(const struct pfield *f, const char *in, size_t len,
+		     struct kbuf *out, const char **why)
+{
+	const char *dummy;
+	char ph[NORM_PHONE_MAX + 1];
+	int rc;
+
+	/* The helpers store through why; give them somewhere to. */
+	if (!why)
+		why = &dummy;
+	*why = NULL;
+	kbuf_reset(out);
+	switch (f->type) {
+	case PF_TEXT:
+		return norm_text(in, len, f->max_length, out, why);
+	case PF_EMAIL:
+		return norm_email(in, len, out, why);
+	case PF_PHONE:
+		rc = norm_phone(in, len, f->region ? f->region : "BE", ph,
+				why);
+		return rc == NORM_OK ? put(out, ph, strlen(ph), why) : rc;
+	case PF_DATE:
+		return do_date(f, in, len, out, why);
+	case PF_INT:
+		return do_int(f, in, len, out, why);
+	case PF_ENUM:
+		return do_enum(f, in, len, out, why);
+	case PF_BOOL:
+		return do_bool(f, in, len, out, why);
+	}
+	return invalid(why, "unknown field type");
+}

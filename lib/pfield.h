@@ -1,0 +1,28 @@
+/*
+ * pfield — validate and normalise one raw value for a protocol field.
+ *
+ * The per-type rules of docs/protocol-format.md on top of norm.h: text
+ * length, int range, date range, phone region, enum and bool spellings
+ * matched ignoring case and accents.  The result is the value packages
+ * carry (ISO dates, E.164 phones, canonical enum values).
+ */
+#ifndef KLUIS_PFIELD_H
+#define KLUIS_PFIELD_H
+
+#include <stddef.h>
+
+#include "kbuf.h"
+#include "norm.h"
+#include "protocol.h"
+
+/*
+ * Returns NORM_OK (normalised value in out, replacing its contents),
+ * NORM_EMPTY (no value), or NORM_INVALID with *why a static, value-free
+ * reason ("not a date", "below the allowed minimum", "not one of the
+ * allowed values").  What an invalid or empty value means for the record
+ * (reject, blank, required) is the caller's decision, from f.
+ */
+int pfield_normalise(const struct pfield *f, const char *in, size_t len,
+		     struct kbuf *out, const char **why);
+
+#endif

@@ -1,0 +1,1092 @@
+/*
+ * psel — the selection rule: compiled once from the protocol's JSON,
+ * evaluated on every record.
+ *
+ * Compiling checks everything the grammar in docs/protocol-format.md asks
+ * and keeps going after an error, so one run reports every problem with its
+ * JSON path.  The compiled tree holds resolved field indices and operands
+ * already in the form the record side is compared in: int values and dates
+ * as numbers (dates as YYYYMMDD, so year_between and date_between are one
+ * inclusive range), bools as 1/0, everything else as exact strings.  It owns
+ * copies of every string it needs, so neither the JSON nor the field array
+ * has to outlive it.
+ *
+ * Invariants of a compiled rule: nesting depth <= PSEL_MAX_DEPTH and at most
+ * PSEL_MAX_NODES rule objects plus `in` values, so the recursion and the
+ * work per record are bounded whatever the file holds; every node's field
+ * index is < n_fields and has the type its operator needs.
+ *
+ * On the record side NULL and "" are empty.  So is a value of an int, date
+ * or bool field that is not in its normalised form: after pfield_normalise
+ * that cannot happen, and reading it as empty is what `on_invalid: blank`
+ * would have made of it, which keeps evaluation total.
+ */
+#include "psel.h"
+
+#include "pfield.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "banned.h"
+
+#define PSEL_MAX_DEPTH 64
+#define PSEL_MAX_NODES 10000
+#define PATH_CAP 256    /* pdiag keeps 191 bytes of a path anyway */
+#define SHOW_MAX 48     /* bytes of a name or value quoted in a message */
+#define YEAR_MIN 1800   /* the years norm_date accepts */
+#define YEAR_MAX 2200
+
+enum op {
+	OP_ALL,
+	OP_ANY,
+	OP_NOT,
+	OP_EMPTY,
+	OP_SET,
+	OP_RANGE, /* year_between, date_between: lo <= value <= hi */
+	OP_EQ,
+	OP_NE,
+	OP_LT,
+	OP_LE,
+	OP_GT,
+	OP_GE,
+	OP_IN,
+};
+
+/* What an operator's JSON value looks like. */
+enum shape {
+	SH_LIST,   /* [rule, ...] */
+	SH_RULE,   /* rule */
+	SH_FIELD,  /* {field} */
+	SH_YEARS,  /* {field, from: int, to: int} */
+	SH_DATES,  /* {field, from: date, to: date} */
+	SH_VALUE,  /* {field, value} */
+	SH_ORDER,  /* {field, value}, int or date fields only */
+	SH_VALUES, /* {field, values: [...]} */
+};
+
+struct opdef {
+	const char *name;
+	enum op op;
+	enum shape shape;
+};
+
+static const struct opdef ops[] = {
+	{ "all", OP_ALL, SH_LIST },
+	{ "any", OP_ANY, SH_LIST },
+	{ "not", OP_NOT, SH_RULE },
+	{ "is_empty", OP_EMPTY, SH_FIELD },
+	{ "is_set", OP_SET, SH_FIELD },
+	{ "year_between", OP_RANGE, SH_YEARS },
+	{ "date_between", OP_RANGE, SH_DATES },
+	{ "eq", OP_EQ, SH_VALUE },
+	{ "ne", OP_NE, SH_VALUE },
+	{ "lt", OP_LT, SH_ORDER },
+	{ "le", OP_LE, SH_ORDER },
+	{ "gt", OP_GT, SH_ORDER },
+	{ "ge", OP_GE, SH_ORDER },
+	{ "in", OP_IN, SH_VALUES },
+};
+
+#define OP_LIST                                                         \
+	"all, any, not, is_empty, is_set, year_between, date_between, " \
+	"eq, ne, lt, le, gt, ge or in"
+
+/* A rule-side operand: num for int, date and bool fields, else str. */
+struct operand {
+	long long num;
+	char *str;
+};
+
+/* A record's value in the same form; str points into the record. */
+struct rval {
+	long long num;
+	const char *str;
+};
+
+struct pnode {
+	enum op op;
+	size_t field;          /* value-reading operators */
+	size_t n;              /* kids (all, any, not) or operands */
+	struct pnode **kids;
+	struct operand *vals;  /* eq..ge: 1; in: n; range: lo, hi */
+};
+
+/* What evaluation needs to know about a field the rule reads. */
+struct pslot {
+	bool used;
+	enum pfield_type type;
+	char *true_value, *false_value; /* bool fields: copies */
+};
+
+struct psel {
+	struct pnode *root;
+	struct pslot *slots; /* n_fields */
+	size_t n_fields;
+};
+
+/* ---- values -------------------------------------------------------- */
+
+static bool numeric(enum pfield_type t)
+{
+	return t == PF_INT || t == PF_DATE || t == PF_BOOL;
+}
+
+static const char *type_name(enum pfield_type t)
+{
+	switch (t) {
+	case PF_TEXT: return "text";
+	case PF_EMAIL: return "email";
+	case PF_PHONE: return "phone";
+	case PF_DATE: return "date";
+	case PF_INT: return "int";
+	case PF_ENUM: return "enum";
+	case PF_BOOL: return "bool";
+	}
+	return "unknown";
+}
+
+static bool is_digit(char ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+/* Exactly YYYY-MM-DD, a real Gregorian date, as YYYYMMDD. */
+static bool parse_date(const char *s, size_t len, long long *ymd)
+{
+	static const int mdays[12] = { 31, 28, 31, 30, 31, 30,
+				       31, 31, 30, 31, 30, 31 };
+	int y, m, d, dim;
+
+	if (len != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (size_t i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && !is_digit(s[i]))
+			return false;
+	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+	    (s[3] - '0');
+	m = (s[5] - '0') * 10 + (s[6] - '0');
+	d = (s[8] - '0') * 10 + (s[9] - '0');
+	if (y < 1 || m < 1 || m > 12 || d < 1)
+		return false;
+	dim = mdays[m - 1];
+	if (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		dim = 29;
+	if (d > dim)
+		return false;
+	*ymd = (long long)y * 10000 + m * 100 + d;
+	return true;
+}
+
+/* "-?[0-9]+" within long long; strtoll would also take blanks and "+",
+ * which a normalised value never has. */
+static bool parse_int(const char *s, long long *out)
+{
+	unsigned long long v = 0, lim = (unsigned long long)LLONG_MAX;
+	bool neg = *s == '-';
+
+	if (neg) {
+		s++;
+		lim++;
+	}
+	if (!is_digit(*s))
+		return false;
+	for (; *s; s++) {
+		unsigned dig;
+
+		if (!is_digit(*s))
+			return false;
+		dig = (unsigned)(*s - '0');
+		if (v > (lim - dig) / 10)
+			return false;
+		v = v * 10 + dig;
+	}
+	/* -(v - 1) - 1 reaches LLONG_MIN without overflowing. */
+	*out = neg ? (v ? -(long long)(v - 1) - 1 : 0) : (long long)v;
+	return true;
+}
+
+/* ---- compiling ----------------------------------------------------- */
+
+struct cc {
+	const struct pfield *fields;
+	size_t n_fields;
+	struct pslot *slots;
+	struct pdiag *d;
+	char path[PATH_CAP];
+	size_t plen;
+	size_t nodes;
+	bool too_deep, too_big;
+};
+
+static void err(struct cc *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void err(struct cc *c, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	pdiag_error(c->d, c->path, "%s", msg);
+}
+
+/*
+ * A name or value from the file, fit to quote in a message: at most
+ * SHOW_MAX bytes, cut between UTF-8 characters, control characters as '?'
+ * (a message may end up on a terminal).
+ */
+static const char *show(char buf[SHOW_MAX + 4], const char *s, size_t len)
+{
+	size_t n = len;
+
+	if (n > SHOW_MAX) {
+		n = SHOW_MAX;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		buf[i] = (ch < 0x20 || ch == 0x7f) ? '?' : (char)ch;
+	}
+	if (n < len) {
+		memcpy(buf + n, "\xe2\x80\xa6", 3); /* "…" */
+		n += 3;
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+/* Append to the path, cutting between UTF-8 characters when it is full;
+ * returns the length to restore with path_pop. */
+static size_t path_add(struct cc *c, const char *s, size_t len)
+{
+	size_t mark = c->plen, room = PATH_CAP - 1 - c->plen;
+
+	if (len > room) {
+		len = room;
+		while (len > 0 && ((unsigned char)s[len] & 0xC0) == 0x80)
+			len--;
+	}
+	memcpy(c->path + c->plen, s, len);
+	c->plen += len;
+	c->path[c->plen] = '\0';
+	return mark;
+}
+
+static size_t path_key(struct cc *c, const char *key)
+{
+	char buf[SHOW_MAX + 4];
+	size_t mark = path_add(c, ".", 1);
+
+	show(buf, key, strlen(key));
+	path_add(c, buf, strlen(buf));
+	return mark;
+}
+
+static size_t path_index(struct cc *c, size_t i)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof buf, "[%zu]", i);
+
+	return path_add(c, buf, (size_t)n);
+}
+
+static void path_pop(struct cc *c, size_t mark)
+{
+	c->plen = mark;
+	c->path[mark] = '\0';
+}
+
+/* jansson's iterators take a non-const object but do not change it. */
+static json_t *unconst(const json_t *j)
+{
+	return (json_t *)(uintptr_t)j;
+}
+
+static bool extension_key(const char *key)
+{
+	return key[0] == 'x' && key[1] == '_';
+}
+
+/* A JSON string without NUL bytes (a NUL would cut it short as a C
+ * string and make it match something else). */
+static const char *cstring(const json_t *j, size_t *len)
+{
+	const char *s;
+
+	if (!json_is_string(j))
+		return NULL;
+	s = json_string_value(j);
+	*len = json_string_length(j);
+	if (strlen(s) != *len)
+		return NULL;
+	return s;
+}
+
+static char *copy_str(struct cc *c, const char *s)
+{
+	char *p;
+
+	if (!s)
+		return NULL;
+	p = strdup(s);
+	if (!p)
+		err(c, "out of memory");
+	return p;
+}
+
+static void free_node(struct pnode *n)
+{
+	if (!n)
+		return;
+	if (n->kids)
+		for (size_t i = 0; i < n->n; i++)
+			free_node(n->kids[i]);
+	if (n->vals)
+		for (size_t i = 0; i < n->n; i++)
+			free(n->vals[i].str);
+	free(n->kids);
+	free(n->vals);
+	free(n);
+}
+
+/* A node with room for n kids (all, any, not) or n operands. */
+static struct pnode *new_node(struct cc *c, enum op op, size_t n)
+{
+	struct pnode *p = calloc(1, sizeof *p);
+	bool kids = op == OP_ALL || op == OP_ANY || op == OP_NOT;
+
+	if (p && n > 0) {
+		if (kids)
+			p->kids = calloc(n, sizeof *p->kids);
+		else
+			p->vals = calloc(n, sizeof *p->vals);
+		if (!p->kids && !p->vals) {
+			free(p);
+			p = NULL;
+		}
+	}
+	if (!p) {
+		err(c, "out of memory");
+		return NULL;
+	}
+	p->op = op;
+	p->n = n;
+	return p;
+}
+
+/* Count a node against the budget; false (reported once) past it. */
+static bool budget(struct cc *c, size_t n)
+{
+	if (c->too_big)
+		return false;
+	if (n > PSEL_MAX_NODES - c->nodes) {
+		c->too_big = true;
+		err(c, "rule too large (more than %d rules and values)",
+		    PSEL_MAX_NODES);
+		return false;
+	}
+	c->nodes += n;
+	return true;
+}
+
+/*
+ * The operator's object: reports unknown keys (x_ extensions aside) and
+ * missing ones.  False only if it is not an object at all.
+ */
+static bool op_keys(struct cc *c, const char *opname, const json_t *o,
+		    const char *const *keys, size_t n_keys)
+{
+	char want[128];
+	size_t w = 0;
+	const char *key;
+	json_t *v;
+
+	for (size_t i = 0; i < n_keys; i++)
+		w += (size_t)snprintf(want + w, sizeof want - w, "%s%s",
+				      i ? ", " : "", keys[i]);
+	if (!json_is_object(o)) {
+		err(c, "%s needs an object with key%s %s", opname,
+		    n_keys > 1 ? "s" : "", want);
+		return false;
+	}
+	json_object_foreach(unconst(o), key, v) {
+		bool known = extension_key(key);
+
+		for (size_t i = 0; i < n_keys && !known; i++)
+			known = strcmp(key, keys[i]) == 0;
+		if (!known) {
+			char buf[SHOW_MAX + 4];
+			size_t mark = path_key(c, key);
+
+			err(c, "unknown key \"%s\" (%s takes %s)",
+			    show(buf, key, strlen(key)), opname, want);
+			path_pop(c, mark);
+		}
+	}
+	for (size_t i = 0; i < n_keys; i++)
+		if (!json_object_get(o, keys[i]))
+			err(c, "missing key \"%s\"", keys[i]);
+	return true;
+}
+
+/* Resolve "field" to an index; NULL (reported) if it names nothing. */
+static const struct pfield *get_field(struct cc *c, const json_t *o,
+				      size_t *idx)
+{
+	const json_t *j = json_object_get(o, "field");
+	const struct pfield *f = NULL;
+	const char *name;
+	size_t len, mark;
+
+	if (!j)
+		return NULL; /* op_keys said so */
+	mark = path_key(c, "field");
+	name = cstring(j, &len);
+	if (!name && json_is_string(j)) {
+		err(c, "field name contains a NUL character");
+	} else if (!name) {
+		err(c, "field must be a string naming a field of the protocol");
+	} else {
+		for (size_t i = 0; i < c->n_fields && !f; i++)
+			if (c->fields[i].name &&
+			    strcmp(c->fields[i].name, name) == 0) {
+				f = &c->fields[i];
+				*idx = i;
+			}
+		if (!f) {
+			char buf[SHOW_MAX + 4];
+			err(c, "unknown field \"%s\"", show(buf, name, len));
+		}
+	}
+	path_pop(c, mark);
+	return f;
+}
+
+static bool mark_used(struct cc *c, const struct pfield *f, size_t i)
+{
+	struct pslot *s = &c->slots[i];
+
+	if (s->used)
+		return true;
+	s->used = true;
+	s->type = f->type;
+	if (f->type == PF_BOOL) {
+		s->true_value = copy_str(c, f->true_value);
+		s->false_value = copy_str(c, f->false_value);
+		if ((f->true_value && !s->true_value) ||
+		    (f->false_value && !s->false_value))
+			return false;
+	}
+	return true;
+}
+
+/* The allowed values of an enum field, for a message. */
+static const char *enum_list(char *buf, size_t cap, const struct pfield *f)
+{
+	size_t n = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < f->n_values; i++) {
+		const char *v = f->values[i].value ? f->values[i].value : "";
+		size_t need = strlen(v) + (i ? 2 : 0);
+
+		/* Leave room for ", …" and the NUL. */
+		if (n + need + 6 >= cap) {
+			snprintf(buf + n, cap - n, "%s\xe2\x80\xa6",
+				 i ? ", " : "");
+			break;
+		}
+		n += (size_t)snprintf(buf + n, cap - n, "%s%s", i ? ", " : "",
+				      v);
+	}
+	return buf;
+}
+
+/* A rule-side value for field f, converted to an operand. */
+static bool get_operand(struct cc *c, const struct pfield *f, const json_t *j,
+			struct operand *out)
+{
+	char buf[SHOW_MAX + 4];
+	const char *s = NULL;
+	size_t len = 0;
+
+	switch (f->type) {
+	case PF_INT:
+		if (!json_is_integer(j)) {
+			err(c, "\"%s\" is int; expected a JSON integer",
+			    f->name);
+			return false;
+		}
+		out->num = json_integer_value(j);
+		return true;
+	case PF_BOOL:
+		if (!json_is_boolean(j)) {
+			err(c, "\"%s\" is bool; expected true or false",
+			    f->name);
+			return false;
+		}
+		out->num = json_is_true(j);
+		return true;
+	case PF_DATE:
+		s = cstring(j, &len);
+		if (!s) {
+			err(c, "\"%s\" is date; expected a date string "
+			       "\"YYYY-MM-DD\"", f->name);
+			return false;
+		}
+		if (!parse_date(s, len, &out->num)) {
+			err(c, "\"%s\" is not a valid date (YYYY-MM-DD)",
+			    show(buf, s, len));
+			return false;
+		}
+		return true;
+	case PF_ENUM:
+	case PF_TEXT:
+	case PF_EMAIL:
+	case PF_PHONE:
+		break;
+	}
+	s = cstring(j, &len);
+	if (!s && json_is_string(j)) {
+		err(c, "value contains a NUL character");
+		return false;
+	}
+	if (!s) {
+		err(c, "\"%s\" is %s; expected a string", f->name,
+		    type_name(f->type));
+		return false;
+	}
+	if (len == 0) {
+		/* A comparison with an empty value is never true. */
+		err(c, "empty value never matches; use is_empty");
+		return false;
+	}
+	if (f->type == PF_ENUM) {
+		bool found = false;
+		char list[160];
+
+		for (size_t i = 0; i < f->n_values && !found; i++)
+			found = f->values[i].value &&
+				strcmp(f->values[i].value, s) == 0;
+		if (!found) {
+			err(c, "\"%s\" is not a value of \"%s\" (%s)",
+			    show(buf, s, len), f->name,
+			    enum_list(list, sizeof list, f));
+			return false;
+		}
+	}
+	if (f->type != PF_ENUM) {
+		/* Records carry normalised values: compare with the rule's
+		 * value in the same form, so " Gent" or "0470 12 34 56"
+		 * match as written. */
+		struct kbuf norm = KBUF_INIT(64 * 1024);
+		const char *why = NULL;
+		int nr = pfield_normalise(f, s, len, &norm, &why);
+
+		if (nr != NORM_OK) {
+			err(c, "\"%s\" is not a valid %s value: %s",
+			    show(buf, s, len), type_name(f->type),
+			    nr == NORM_EMPTY ? "empty" : why ? why : "invalid");
+			kbuf_free(&norm);
+			return false;
+		}
+		out->str = copy_str(c, (const char *)norm.p);
+		kbuf_free(&norm);
+		return out->str != NULL;
+	}
+	out->str = copy_str(c, s);
+	return out->str != NULL;
+}
+
+static bool get_year(struct cc *c, const json_t *o, const char *key,
+		     long long *y)
+{
+	const json_t *j = json_object_get(o, key);
+	size_t mark;
+	bool ok = false;
+
+	if (!j)
+		return false;
+	mark = path_key(c, key);
+	if (!json_is_integer(j))
+		err(c, "expected a year (a JSON integer)");
+	else if (json_integer_value(j) < YEAR_MIN ||
+		 json_integer_value(j) > YEAR_MAX)
+		err(c, "year %lld is outside %d..%d",
+		    (long long)json_integer_value(j), YEAR_MIN, YEAR_MAX);
+	else {
+		*y = json_integer_value(j);
+		ok = true;
+	}
+	path_pop(c, mark);
+	return ok;
+}
+
+static bool get_date(struct cc *c, const json_t *o, const char *key,
+		     long long *ymd)
+{
+	const json_t *j = json_object_get(o, key);
+	const char *s;
+	size_t len, mark;
+	bool ok = false;
+
+	if (!j)
+		return false;
+	mark = path_key(c, key);
+	s = cstring(j, &len);
+	if (!s) {
+		err(c, "expected a date string \"YYYY-MM-DD\"");
+	} else if (!parse_date(s, len, ymd)) {
+		char buf[SHOW_MAX + 4];
+		err(c, "\"%s\" is not a valid date (YYYY-MM-DD)",
+		    show(buf, s, len));
+	} else {
+		ok = true;
+	}
+	path_pop(c, mark);
+	return ok;
+}
+
+static struct pnode *rule(struct cc *c, const json_t *j, unsigned depth);
+
+static struct pnode *compile_list(struct cc *c, const struct opdef *def,
+				  const json_t *v, unsigned depth)
+{
+	struct pnode *n;
+	size_t count;
+
+	if (!json_is_array(v)) {
+		err(c, "%s needs a non-empty array of rules", def->name);
+		return NULL;
+	}
+	count = json_array_size(v);
+	if (count == 0) {
+		err(c, "%s needs at least one rule", def->name);
+		return NULL;
+	}
+	/* Each element is at least one node: refuse a huge array before
+	 * allocating for it. */
+	if (count > PSEL_MAX_NODES - c->nodes) {
+		budget(c, count);
+		return NULL;
+	}
+	n = new_node(c, def->op, count);
+	if (!n)
+		return NULL;
+	for (size_t i = 0; i < count; i++) {
+		size_t mark = path_index(c, i);
+
+		n->kids[i] = rule(c, json_array_get(v, i), depth + 1);
+		path_pop(c, mark);
+	}
+	return n;
+}
+
+static struct pnode *compile_not(struct cc *c, const json_t *v,
+				 unsigned depth)
+{
+	struct pnode *n = new_node(c, OP_NOT, 1);
+
+	if (!n)
+		return NULL;
+	n->kids[0] = rule(c, v, depth + 1);
+	return n;
+}
+
+static struct pnode *compile_range(struct cc *c, const struct opdef *def,
+				   const json_t *v, const struct pfield *f)
+{
+	long long lo = 0, hi = 0;
+	bool ok;
+	struct pnode *n;
+
+	if (def->shape == SH_YEARS) {
+		ok = get_year(c, v, "from", &lo);
+		ok = get_year(c, v, "to", &hi) && ok;
+		if (ok && lo > hi)
+			err(c, "from (%lld) is after to (%lld)", lo, hi);
+		/* A whole year as a YYYYMMDD range. */
+		lo = lo * 10000 + 101;
+		hi = hi * 10000 + 1231;
+	} else {
+		ok = get_date(c, v, "from", &lo);
+		ok = get_date(c, v, "to", &hi) && ok;
+		if (ok && lo > hi)
+			err(c, "from (%s) is after to (%s)",
+			    json_string_value(json_object_get(v, "from")),
+			    json_string_value(json_object_get(v, "to")));
+	}
+	if (!ok || lo > hi || !f)
+		return NULL;
+	n = new_node(c, OP_RANGE, 2);
+	if (!n)
+		return NULL;
+	n->vals[0].num = lo;
+	n->vals[1].num = hi;
+	return n;
+}
+
+static struct pnode *compile_values(struct cc *c, const struct opdef *def,
+				    const json_t *v, const struct pfield *f)
+{
+	const json_t *j;
+	struct pnode *n;
+	size_t count, mark;
+
+	if (def->shape != SH_VALUES) {
+		j = json_object_get(v, "value");
+		if (!j || !f)
+			return NULL;
+		n = new_node(c, def->op, 1);
+		if (!n)
+			return NULL;
+		mark = path_key(c, "value");
+		get_operand(c, f, j, &n->vals[0]);
+		path_pop(c, mark);
+		return n;
+	}
+	j = json_object_get(v, "values");
+	if (!j)
+		return NULL;
+	mark = path_key(c, "values");
+	if (!json_is_array(j) || json_array_size(j) == 0) {
+		err(c, "in needs a non-empty array of values");
+		path_pop(c, mark);
+		return NULL;
+	}
+	count = json_array_size(j);
+	if (!budget(c, count) || !f) {
+		path_pop(c, mark);
+		return NULL;
+	}
+	n = new_node(c, OP_IN, count);
+	if (!n) {
+		path_pop(c, mark);
+		return NULL;
+	}
+	for (size_t i = 0; i < count; i++) {
+		size_t m2 = path_index(c, i);
+
+		get_operand(c, f, json_array_get(j, i), &n->vals[i]);
+		path_pop(c, m2);
+	}
+	path_pop(c, mark);
+	return n;
+}
+
+/* An operator that reads a field: is_empty .. in. */
+static struct pnode *compile_field_op(struct cc *c, const struct opdef *def,
+				      const json_t *v)
+{
+	static const char *const k_field[] = { "field" };
+	static const char *const k_range[] = { "field", "from", "to" };
+	static const char *const k_value[] = { "field", "value" };
+	static const char *const k_values[] = { "field", "values" };
+	const char *const *keys;
+	size_t n_keys, idx = 0;
+	const struct pfield *f;
+	struct pnode *n;
+
+	switch (def->shape) {
+	case SH_YEARS:
+	case SH_DATES:
+		keys = k_range;
+		n_keys = 3;
+		break;
+	case SH_VALUE:
+	case SH_ORDER:
+		keys = k_value;
+		n_keys = 2;
+		break;
+	case SH_VALUES:
+		keys = k_values;
+		n_keys = 2;
+		break;
+	default:
+		keys = k_field;
+		n_keys = 1;
+		break;
+	}
+	if (!op_keys(c, def->name, v, keys, n_keys))
+		return NULL;
+	f = get_field(c, v, &idx);
+	if (f && (def->shape == SH_YEARS || def->shape == SH_DATES) &&
+	    f->type != PF_DATE) {
+		err(c, "%s needs a date field; \"%s\" is %s", def->name,
+		    f->name, type_name(f->type));
+		f = NULL;
+	}
+	if (f && def->shape == SH_ORDER && f->type != PF_INT &&
+	    f->type != PF_DATE) {
+		err(c, "%s needs an int or date field; \"%s\" is %s",
+		    def->name, f->name, type_name(f->type));
+		f = NULL;
+	}
+	if (f && !mark_used(c, f, idx))
+		f = NULL;
+	switch (def->shape) {
+	case SH_YEARS:
+	case SH_DATES:
+		/* from and to are checked even when the field is wrong. */
+		n = compile_range(c, def, v, f);
+		break;
+	case SH_VALUE:
+	case SH_ORDER:
+	case SH_VALUES:
+		n = compile_values(c, def, v, f);
+		break;
+	default:
+		n = f ? new_node(c, def->op, 0) : NULL;
+		break;
+	}
+	if (n)
+		n->field = idx;
+	return n;
+}
+
+static const struct opdef *find_op(const char *key)
+{
+	for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+		if (strcmp(ops[i].name, key) == 0)
+			return &ops[i];
+	return NULL;
+}
+
+/* One rule object at c->path; NULL if it is wrong (reported). */
+static struct pnode *rule(struct cc *c, const json_t *j, unsigned depth)
+{
+	struct pnode *node = NULL;
+	char names[64] = "";
+	size_t n_ops = 0, n_unknown = 0, w = 0;
+	const char *key;
+	json_t *v;
+
+	if (depth > PSEL_MAX_DEPTH) {
+		if (!c->too_deep)
+			err(c, "rule nested too deeply (more than %d levels)",
+			    PSEL_MAX_DEPTH);
+		c->too_deep = true;
+		return NULL;
+	}
+	if (!budget(c, 1))
+		return NULL;
+	if (!json_is_object(j)) {
+		err(c, "a rule must be an object with one key: %s", OP_LIST);
+		return NULL;
+	}
+	json_object_foreach(unconst(j), key, v) {
+		const struct opdef *def;
+		struct pnode *n = NULL;
+		size_t mark;
+
+		/* x_ keys are extensions, allowed anywhere (docs: general
+		 * rules), so {"x_why": …, "any": […]} is one rule. */
+		if (extension_key(key))
+			continue;
+		def = find_op(key);
+		mark = path_key(c, key);
+		if (!def) {
+			char buf[SHOW_MAX + 4];
+			err(c, "unknown rule \"%s\" (expected %s)",
+			    show(buf, key, strlen(key)), OP_LIST);
+			n_unknown++;
+		} else {
+			/* Compile even a second operator: its own errors
+			 * are worth reporting too. */
+			if (def->shape == SH_LIST)
+				n = compile_list(c, def, v, depth);
+			else if (def->shape == SH_RULE)
+				n = compile_not(c, v, depth);
+			else
+				n = compile_field_op(c, def, v);
+			if (w < sizeof names)
+				w += (size_t)snprintf(names + w,
+						      sizeof names - w, "%s%s",
+						      n_ops ? ", " : "",
+						      def->name);
+			if (n_ops++ == 0)
+				node = n;
+			else
+				free_node(n);
+		}
+		path_pop(c, mark);
+	}
+	if (n_ops == 0 && n_unknown == 0)
+		err(c, "empty rule; expected one key: %s", OP_LIST);
+	if (n_ops > 1) {
+		err(c, "a rule has exactly one key; this one has %zu (%s)",
+		    n_ops, names);
+		free_node(node);
+		node = NULL;
+	}
+	return node;
+}
+
+void psel_free(struct psel *s)
+{
+	if (!s)
+		return;
+	free_node(s->root);
+	if (s->slots)
+		for (size_t i = 0; i < s->n_fields; i++) {
+			free(s->slots[i].true_value);
+			free(s->slots[i].false_value);
+		}
+	free(s->slots);
+	free(s);
+}
+
+int psel_compile(json_t *rule_json, const struct pfield *fields,
+		 size_t n_fields, const char *path, struct psel **out,
+		 struct pdiag *d)
+{
+	size_t errors = d->errors;
+	struct psel *s;
+	struct cc c;
+
+	*out = NULL;
+	memset(&c, 0, sizeof c);
+	c.fields = fields;
+	c.n_fields = n_fields;
+	c.d = d;
+	path_add(&c, path ? path : "$", strlen(path ? path : "$"));
+	s = calloc(1, sizeof *s);
+	/* One slot more than needed, so there is something to allocate
+	 * when the protocol has no fields. */
+	c.slots = calloc(n_fields + 1, sizeof *c.slots);
+	if (!s || !c.slots) {
+		err(&c, "out of memory");
+		free(s);
+		free(c.slots);
+		return -1;
+	}
+	s->slots = c.slots;
+	s->n_fields = n_fields;
+	if (!rule_json)
+		err(&c, "missing rule");
+	else
+		s->root = rule(&c, rule_json, 1);
+	if (d->errors != errors || !s->root) {
+		if (d->errors == errors)
+			err(&c, "rule could not be compiled");
+		psel_free(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+/* ---- evaluating ---------------------------------------------------- */
+
+/* Field i's value as an operand; false if it is empty. */
+static bool value_of(const struct psel *s, const char *const *values,
+		     size_t i, struct rval *v)
+{
+	const struct pslot *sl = &s->slots[i];
+	const char *str = values ? values[i] : NULL;
+
+	if (!str || !*str)
+		return false;
+	v->str = NULL;
+	switch (sl->type) {
+	case PF_INT:
+		return parse_int(str, &v->num);
+	case PF_DATE:
+		return parse_date(str, strlen(str), &v->num);
+	case PF_BOOL:
+		if (sl->true_value && strcmp(str, sl->true_value) == 0)
+			v->num = 1;
+		else if (sl->false_value && strcmp(str, sl->false_value) == 0)
+			v->num = 0;
+		else
+			return false;
+		return true;
+	case PF_TEXT:
+	case PF_EMAIL:
+	case PF_PHONE:
+	case PF_ENUM:
+		break;
+	}
+	v->str = str;
+	return true;
+}
+
+static int cmp(const struct pslot *sl, const struct rval *a,
+	       const struct operand *b)
+{
+	if (numeric(sl->type))
+		return (a->num > b->num) - (a->num < b->num);
+	return strcmp(a->str, b->str);
+}
+
+static bool eval(const struct psel *s, const struct pnode *n,
+		 const char *const *values)
+{
+	const struct pslot *sl;
+	struct rval v;
+
+	switch (n->op) {
+	case OP_ALL:
+		for (size_t i = 0; i < n->n; i++)
+			if (!eval(s, n->kids[i], values))
+				return false;
+		return true;
+	case OP_ANY:
+		for (size_t i = 0; i < n->n; i++)
+			if (eval(s, n->kids[i], values))
+				return true;
+		return false;
+	case OP_NOT:
+		return !eval(s, n->kids[0], values);
+	default:
+		break;
+	}
+	sl = &s->slots[n->field];
+	if (!value_of(s, values, n->field, &v))
+		return n->op == OP_EMPTY;
+	switch (n->op) {
+	case OP_EMPTY:
+		return false;
+	case OP_SET:
+		return true;
+	case OP_RANGE:
+		return n->vals[0].num <= v.num && v.num <= n->vals[1].num;
+	case OP_EQ:
+		return cmp(sl, &v, &n->vals[0]) == 0;
+	case OP_NE:
+		return cmp(sl, &v, &n->vals[0]) != 0;
+	case OP_LT:
+		return cmp(sl, &v, &n->vals[0]) < 0;
+	case OP_LE:
+		return cmp(sl, &v, &n->vals[0]) <= 0;
+	case OP_GT:
+		return cmp(sl, &v, &n->vals[0]) > 0;
+	case OP_GE:
+		return cmp(sl, &v, &n->vals[0]) >= 0;
+	case OP_IN:
+		for (size_t i = 0; i < n->n; i++)
+			if (cmp(sl, &v, &n->vals[i]) == 0)
+				return true;
+		return false;
+	default:
+		return false;
+	}
+}
+
+bool psel_eval(const struct psel *s, const char *const *values)
+{
+	return eval(s, s->root, values);
+}
+
+bool psel_uses_field(const struct psel *s, size_t i)
+{
+	return i < s->n_fields && s->slots[i].used;
+}
