@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The main paths under valgrind (memcheck): encrypt (X25519 and
 # passphrase), decrypt (binary, armored, passphrase, and a damaged file that
-# must fail), sign and verify.  Each must keep its normal exit status and
+# must fail), sign and verify, and the protocol commands.  Each must keep its normal exit status and
 # valgrind must report no errors and no definite or indirect leaks.
 # Skipped under ASan (KLUIS_SAN=1): valgrind and ASan do not mix.
 . "$(dirname "$0")/lib.sh"
@@ -102,6 +102,18 @@ t 'verify (good, and altered with exit 1)' '
 	vg 0 verifyl.log "$KLUIS" verify -p k.minisign.pub -x data.leg data
 	sed "3s/\$/x/" data.minisig >bad.sig
 	vg 1 verifyb.log "$KLUIS" verify -p k.pub -x bad.sig data
+'
+
+t 'protocol check, set-keys, render (md, html), and a broken protocol' '
+	P=$KLUIS_SRC/protocols/opgroeien-serv-2021.json
+	"$KLUIS" keygen --no-passphrase --out r --label R >/dev/null
+	vg 0 pcheck.log "$KLUIS" protocol check "$P" >/dev/null
+	vg 0 pkeys.log "$KLUIS" protocol set-keys "$P" --discloser k.pub \
+		--recipient r.pub -o keyed.json >/dev/null
+	vg 0 pmd.log "$KLUIS" protocol render keyed.json -o p.md
+	vg 0 phtml.log "$KLUIS" protocol render keyed.json --format html -o p.html
+	sed "s/\"type\": \"date\"/\"type\": \"datum\"/" "$P" >broken.json
+	vg 1 pbad.log "$KLUIS" protocol check broken.json >/dev/null
 '
 
 t 'usage errors' '
