@@ -165,6 +165,19 @@ static bool clean_string(const char *s, size_t len, bool text)
 	return true;
 }
 
+/* The member `key` of obj with its path in p; NULL if absent (reported
+ * as missing when required). */
+static json_t *member(struct ck *c, const char *path, json_t *obj,
+		      const char *key, bool required, char *p)
+{
+	json_t *v = json_object_get(obj, key);
+
+	subpath(p, path, key);
+	if (!v && required)
+		pdiag_error(c->d, p, "missing");
+	return v;
+}
+
 enum {
 	OPT = 0,          /* optional */
 	REQ = 1 << 0,     /* required */
@@ -177,16 +190,12 @@ enum {
 static const char *get_str(struct ck *c, const char *path, json_t *obj,
 			   const char *key, int flags, const char *dflt)
 {
-	json_t *v = json_object_get(obj, key);
 	char p[PATH_MAX_LEN];
 	const char *s;
+	json_t *v = member(c, path, obj, key, flags & REQ, p);
 
-	subpath(p, path, key);
-	if (!v) {
-		if (flags & REQ)
-			pdiag_error(c->d, p, "missing");
+	if (!v)
 		return dflt;
-	}
 	if (!json_is_string(v)) {
 		pdiag_error(c->d, p, "must be a string, not %s", json_kind(v));
 		return dflt;
@@ -206,15 +215,11 @@ static const char *get_str(struct ck *c, const char *path, json_t *obj,
 static bool get_bool(struct ck *c, const char *path, json_t *obj,
 		     const char *key, bool required, bool dflt)
 {
-	json_t *v = json_object_get(obj, key);
 	char p[PATH_MAX_LEN];
+	json_t *v = member(c, path, obj, key, required, p);
 
-	subpath(p, path, key);
-	if (!v) {
-		if (required)
-			pdiag_error(c->d, p, "missing");
+	if (!v)
 		return dflt;
-	}
 	if (!json_is_boolean(v)) {
 		pdiag_error(c->d, p, "must be true or false, not %s", json_kind(v));
 		return dflt;
@@ -228,15 +233,11 @@ static bool get_int(struct ck *c, const char *path, json_t *obj,
 		    const char *key, bool required, long long lo, long long hi,
 		    long long *out)
 {
-	json_t *v = json_object_get(obj, key);
 	char p[PATH_MAX_LEN];
+	json_t *v = member(c, path, obj, key, required, p);
 
-	subpath(p, path, key);
-	if (!v) {
-		if (required)
-			pdiag_error(c->d, p, "missing");
+	if (!v)
 		return false;
-	}
 	if (!json_is_integer(v)) {
 		pdiag_error(c->d, p, "must be an integer, not %s", json_kind(v));
 		return false;
@@ -395,15 +396,11 @@ static const char *get_ident(struct ck *c, const char *path,
 static json_t *get_object(struct ck *c, const char *path, json_t *obj,
 			  const char *key, bool required)
 {
-	json_t *v = json_object_get(obj, key);
 	char p[PATH_MAX_LEN];
+	json_t *v = member(c, path, obj, key, required, p);
 
-	subpath(p, path, key);
-	if (!v) {
-		if (required)
-			pdiag_error(c->d, p, "missing");
+	if (!v)
 		return NULL;
-	}
 	if (!json_is_object(v)) {
 		pdiag_error(c->d, p, "must be an object, not %s", json_kind(v));
 		return NULL;
@@ -414,15 +411,11 @@ static json_t *get_object(struct ck *c, const char *path, json_t *obj,
 static json_t *get_array(struct ck *c, const char *path, json_t *obj,
 			 const char *key, bool required, bool nonempty)
 {
-	json_t *v = json_object_get(obj, key);
 	char p[PATH_MAX_LEN];
+	json_t *v = member(c, path, obj, key, required, p);
 
-	subpath(p, path, key);
-	if (!v) {
-		if (required)
-			pdiag_error(c->d, p, "missing");
+	if (!v)
 		return NULL;
-	}
 	if (!json_is_array(v)) {
 		pdiag_error(c->d, p, "must be an array, not %s", json_kind(v));
 		return NULL;
