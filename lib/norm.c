@@ -117,23 +117,6 @@ static bool is_control(int32_t c)
 	return utf8proc_category(c) == UTF8PROC_CATEGORY_CC && !is_space(c);
 }
 
-static bool is_letter_or_digit(int32_t c)
-{
-	switch (utf8proc_category(c)) {
-	case UTF8PROC_CATEGORY_LU:
-	case UTF8PROC_CATEGORY_LL:
-	case UTF8PROC_CATEGORY_LT:
-	case UTF8PROC_CATEGORY_LM:
-	case UTF8PROC_CATEGORY_LO:
-	case UTF8PROC_CATEGORY_ND:
-	case UTF8PROC_CATEGORY_NL:
-	case UTF8PROC_CATEGORY_NO:
-		return true;
-	default:
-		return false;
-	}
-}
-
 static bool is_letter(int32_t c)
 {
 	switch (utf8proc_category(c)) {
@@ -145,6 +128,18 @@ static bool is_letter(int32_t c)
 		return true;
 	default:
 		return false;
+	}
+}
+
+static bool is_letter_or_digit(int32_t c)
+{
+	switch (utf8proc_category(c)) {
+	case UTF8PROC_CATEGORY_ND:
+	case UTF8PROC_CATEGORY_NL:
+	case UTF8PROC_CATEGORY_NO:
+		return true;
+	default:
+		return is_letter(c);
 	}
 }
 
@@ -179,6 +174,17 @@ static bool trim(const uint8_t *p, size_t n, size_t *s, size_t *e)
 	*s = a;
 	*e = b;
 	return true;
+}
+
+/* Every normaliser starts here: no reason yet, the value trimmed; invalid
+ * UTF-8 and empty values end the call. */
+static int trimmed(const uint8_t *p, size_t n, size_t *s, size_t *e,
+		   const char **why)
+{
+	no_reason(why);
+	if (!trim(p, n, s, e))
+		return invalid(why, "not valid UTF-8");
+	return *s == *e ? NORM_EMPTY : NORM_OK;
 }
 
 static void wipe_free(utf8proc_uint8_t *p, utf8proc_ssize_t n)
@@ -373,11 +379,8 @@ int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
 	int rc;
 
 	out[0] = '\0';
-	no_reason(why);
-	if (!trim(p, len, &s, &e))
-		return invalid(why, "not valid UTF-8");
-	if (s == e)
-		return NORM_EMPTY;
+	if ((rc = trimmed(p, len, &s, &e, why)) != NORM_OK)
+		return rc;
 	i = s;
 	n1 = read_num(p, &i, e, &a);
 	if (i == e || n1 == 0)
@@ -471,13 +474,11 @@ static int phone(const char *in, size_t len, const char *region, char *d,
 	const char *num;
 	bool plus = false, in_paren = false, dropped0 = false;
 	int32_t cp;
+	int rc;
 
 	out[0] = '\0';
-	no_reason(why);
-	if (!trim(p, len, &s, &e))
-		return invalid(why, "not valid UTF-8");
-	if (s == e)
-		return NORM_EMPTY;
+	if ((rc = trimmed(p, len, &s, &e, why)) != NORM_OK)
+		return rc;
 	/* The tel: URI form (RFC 3966), as mail signatures link numbers;
 	 * other labels ("Tel.", "gsm") are text and refused below. */
 	if (ascii_ieq(p + s, e - s, "tel:"))
@@ -691,11 +692,8 @@ int norm_email(const char *in, size_t len, struct kbuf *out, const char **why)
 	int rc;
 
 	kbuf_reset(out);
-	no_reason(why);
-	if (!trim(p, len, &s, &e))
-		return invalid(why, "not valid UTF-8");
-	if (s == e)
-		return NORM_EMPTY;
+	if ((rc = trimmed(p, len, &s, &e, why)) != NORM_OK)
+		return rc;
 	if (e - s >= 2 && p[s] == '<' && p[e - 1] == '>') {
 		s++;
 		e--;
@@ -752,13 +750,11 @@ int norm_int(const char *in, size_t len, bool has_min, long long min,
 	unsigned long long v = 0, limit;
 	bool neg = false;
 	size_t s, e, i;
+	int rc;
 
 	*value = 0;
-	no_reason(why);
-	if (!trim(p, len, &s, &e))
-		return invalid(why, "not valid UTF-8");
-	if (s == e)
-		return NORM_EMPTY;
+	if ((rc = trimmed(p, len, &s, &e, why)) != NORM_OK)
+		return rc;
 	i = s;
 	if (p[i] == '+' || p[i] == '-')
 		neg = p[i++] == '-';

@@ -29,6 +29,20 @@ static const char protocol_usage[] =
 	"            kluis keygen) into the protocol; in place unless -o\n"
 	"  render    the protocol in Dutch as Markdown (default) or HTML\n";
 
+/* Print the problems in d as "PREFIX FILE: [warning: ]PATH: MESSAGE". */
+static void print_diag(FILE *f, const char *prefix, const char *file,
+		       const struct pdiag *d, bool warnings)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!d->items[i].warning || warnings)
+			fprintf(f, "%s%s: %s%s: %s\n", prefix, file,
+				d->items[i].warning ? "warning: " : "",
+				d->items[i].path, d->items[i].msg);
+	if (d->n < d->errors + d->warnings)
+		fprintf(f, "%s%s: … and %zu more\n", prefix, file,
+			d->errors + d->warnings - d->n);
+}
+
 /* Load, printing every diagnostic as "FILE: [warning: ]PATH: MESSAGE". */
 static int load(const char *cmd, const char *path, struct protocol **p,
 		bool print_warnings)
@@ -39,15 +53,11 @@ static int load(const char *cmd, const char *path, struct protocol **p,
 
 	kerr_clear(&e);
 	pdiag_init(&d);
+	char prefix[64];
+
 	rc = protocol_load(path, p, &d, &e);
-	for (size_t i = 0; i < d.n; i++)
-		if (!d.items[i].warning || print_warnings)
-			fprintf(stderr, "kluis: %s: %s: %s%s: %s\n", cmd, path,
-				d.items[i].warning ? "warning: " : "",
-				d.items[i].path, d.items[i].msg);
-	if (d.n < d.errors + d.warnings)
-		fprintf(stderr, "kluis: %s: %s: … and %zu more\n", cmd, path,
-			d.errors + d.warnings - d.n);
+	snprintf(prefix, sizeof prefix, "kluis: %s: ", cmd);
+	print_diag(stderr, prefix, path, &d, print_warnings);
 	pdiag_free(&d);
 	if (rc)
 		return cli_fail(cmd, &e);
@@ -71,13 +81,7 @@ static int sub_check(int argc, char **argv)
 		pdiag_free(&d);
 		return cli_fail("protocol check", &e);
 	}
-	for (size_t i = 0; i < d.n; i++)
-		printf("%s: %s%s: %s\n", argv[1],
-		       d.items[i].warning ? "warning: " : "", d.items[i].path,
-		       d.items[i].msg);
-	if (d.n < d.errors + d.warnings)
-		printf("%s: … and %zu more\n", argv[1],
-		       d.errors + d.warnings - d.n);
+	print_diag(stdout, "", argv[1], &d, true);
 	printf("%s: %zu error%s, %zu warning%s%s%s\n", argv[1], d.errors,
 	       d.errors == 1 ? "" : "s", d.warnings, d.warnings == 1 ? "" : "s",
 	       p ? "; " : "", p ? p->digest : "");
@@ -257,10 +261,7 @@ static int sub_set_keys(int argc, char **argv)
 	ms_pubkey_encode(&rp.ms, rms);
 	rc = protocol_set_keys((const char *)text.p, text.len, dage, dms, rage,
 			       rms, &result, &d, &e);
-	for (size_t i = 0; i < d.n; i++)
-		if (!d.items[i].warning)
-			fprintf(stderr, "kluis: %s: %s: %s: %s\n", cmd, file,
-				d.items[i].path, d.items[i].msg);
+	print_diag(stderr, "kluis: protocol set-keys: ", file, &d, false);
 	if (rc)
 		goto fail;
 	if (kfile_write(out ? out : file, result.p, result.len, 0644, 0, &e))
