@@ -14,7 +14,7 @@ BUILD    ?= build
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 SAN      ?=
-PKGS     := libsodium jansson libutf8proc
+PKGS     := libsodium jansson libutf8proc sqlite3 libcurl
 FUZZ_SECONDS ?= 60
 # `make V=1` shows the full commands.
 V        ?= 0
@@ -41,7 +41,7 @@ else
 endif
 
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -ljansson -lutf8proc)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lsodium -ljansson -lutf8proc -lsqlite3 -lcurl)
 
 ALL_CFLAGS = -std=c17 -D_GNU_SOURCE -DKLUIS_VERSION='"$(VERSION)"' \
 	$(WARN) -fstack-protector-strong $(HARDEN) -Ilib $(PKG_CFLAGS) \
@@ -54,12 +54,14 @@ CLI_SRC  := $(sort $(wildcard src/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
+GEN_SRC  := $(sort $(wildcard tools/*.c))
 
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 REPLAY   := $(FUZZ_SRC:fuzz/%.c=$(BUILD)/fuzz/replay_%)
-TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%)
+TOOLS    := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%) \
+	$(GEN_SRC:tools/%.c=$(BUILD)/tools/%)
 
 .PHONY: all deps check test test-asan demo bench fuzz install clean
 
@@ -90,6 +92,12 @@ $(BUILD)/unit_tests: $(UNIT_OBJ) $(BUILD)/libkluis.a
 
 # Test-only helper programs (e.g. crafting malformed files).
 $(BUILD)/tests/tools/%: tests/tools/%.c $(BUILD)/libkluis.a
+	@mkdir -p $(dir $@)
+	$(say) LINK $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libkluis.a $(LIBS)
+
+# Tools for users and tests (the register generator).
+$(BUILD)/tools/%: tools/%.c $(BUILD)/libkluis.a
 	@mkdir -p $(dir $@)
 	$(say) LINK $@
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $< $(BUILD)/libkluis.a $(LIBS)

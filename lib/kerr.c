@@ -93,6 +93,7 @@ const char *kerr_code_name(enum kerr_code code)
 	case KERR_SIGNATURE: return "signature failure";
 	case KERR_PASSPHRASE: return "wrong passphrase";
 	case KERR_INTERNAL: return "internal error";
+	case KERR_POLICY: return "refused by the protocol";
 	}
 	return "unknown error";
 }

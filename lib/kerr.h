@@ -29,6 +29,8 @@ enum kerr_code {
 	KERR_SIGNATURE,  /* a signature does not verify */
 	KERR_PASSPHRASE, /* wrong passphrase for an encrypted key */
 	KERR_INTERNAL,   /* a library call that cannot fail did */
+	KERR_POLICY,     /* the protocol forbids it (wrong party key, second
+			  * package under a one-time protocol, …) */
 };
 
 struct kerr {

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "banned.h"
 
 #define KFILE_MAX_PENDING 8
@@ -98,11 +100,14 @@ struct kfile_writer {
 	int err;               /* errno of the first failed write */
 	int fd;
 	uint64_t written, flushed;
+	crypto_generichash_state *hash; /* optional, see kfile_out_hash */
 };
 
 /* Write all of p; runs on the writer thread or, without one, the caller. */
 static int write_out(struct kfile_writer *w, const uint8_t *p, size_t n)
 {
+	if (w->hash)
+		crypto_generichash_update(w->hash, p, n);
 	while (n > 0) {
 		ssize_t r = write(w->fd, p, n);
 		if (r < 0) {
@@ -392,6 +397,16 @@ int kfile_out_open(struct kfile_out *o, const char *path, mode_t mode,
 	o->sink.base.reserve = out_reserve;
 	o->sink.base.commit = out_commit;
 	return 0;
+}
+
+void kfile_out_hash(struct kfile_out *o, crypto_generichash_state *st)
+{
+	o->w->hash = st;
+}
+
+int kfile_out_flush(struct kfile_out *o, struct kerr *e)
+{
+	return out_flush(o, e);
 }
 
 static int fsync_dir(const char *path)

@@ -17,6 +17,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <sodium.h>
+
 #include "kbuf.h"
 #include "kerr.h"
 #include "kio.h"
@@ -39,6 +41,15 @@ struct kfile_out {
  * applied at commit (minus the umask).  */
 int kfile_out_open(struct kfile_out *o, const char *path, mode_t mode,
 		   int flags, struct kerr *e);
+/*
+ * Hash everything written to o, on the thread that writes it (so a
+ * signature's prehash of a large output costs the producer nothing).  Set
+ * before the first write; `st` is an initialised BLAKE2b state that the
+ * caller finalises after kfile_out_flush().
+ */
+void kfile_out_hash(struct kfile_out *o, crypto_generichash_state *st);
+/* Write out everything buffered (and hashed); o stays open for commit. */
+int kfile_out_flush(struct kfile_out *o, struct kerr *e);
 /* fsync, move into place, fsync the directory; frees o. */
 int kfile_out_commit(struct kfile_out *o, struct kerr *e);
 /* Remove the temporary file and free o.  Safe on a zeroed struct. */

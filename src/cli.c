@@ -37,6 +37,7 @@ int cli_exit_code(enum kerr_code code)
 	case KERR_PAYLOAD:
 	case KERR_SIGNATURE:
 	case KERR_PASSPHRASE:
+	case KERR_POLICY:
 		return EXIT_REFUSED;
 	default:
 		return EXIT_ERROR;

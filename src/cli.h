@@ -29,6 +29,9 @@ int cmd_decrypt(int argc, char **argv);
 int cmd_sign(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_protocol(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_ledger(int argc, char **argv);
 
 /* Exit code for a library error. */
 int cli_exit_code(enum kerr_code code);

@@ -15,6 +15,9 @@ static const struct command commands[] = {
 	{ "sign", cmd_sign, "sign a file with a minisign key" },
 	{ "verify", cmd_verify, "verify a minisign signature" },
 	{ "protocol", cmd_protocol, "check, show, digest, set keys in, render a protocol file" },
+	{ "export", cmd_export, "select, validate, minimise a register into a signed, encrypted package" },
+	{ "send", cmd_send, "mail an exported package (again) over SMTP" },
+	{ "ledger", cmd_ledger, "list exported packages; resolve a record number to its source row" },
 };
 
 static void usage(FILE *f)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # make demo — the protocol's transfer step on generated data, end to end:
-# two parties make keys, the discloser encrypts and signs a file for the
-# recipient, the recipient verifies and decrypts it — with kluis and, to
-# show anyone can check a package independently, with the real age and
-# minisign tools.  Everything happens in build/demo (kept for inspection).
+# two parties make keys and put them in the protocol; the discloser exports
+# a generated register (selected, validated, minimised, encrypted, signed,
+# recorded in its ledger, an .eml written); anyone checks the package with
+# the real age and minisign tools; a second export is refused.  Everything happens in build/demo (kept for inspection).
 set -euo pipefail
 KLUIS=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,35 +35,49 @@ run "$KLUIS" protocol render protocol.json --format html -o protocol.html
 run "$KLUIS" protocol render protocol.json -o protocol.md
 grep -A4 '^## Artikel 5' protocol.md
 
-step "3. The discloser prepares a (generated, fictitious) register extract"
-{
-	echo "naam;voornaam;e-mailadres;gemeente;capaciteit"
-	for i in $(seq 1 200); do
-		printf 'Testnaam%03d;Voornaam%03d;persoon%03d@voorbeeld.invalid;Gemeente%02d;%d\n' \
-			"$i" "$i" "$i" $((i % 17)) $((4 + i % 14))
-	done
-} > extract.csv
-wc -l extract.csv
+step "3. The discloser's register export (generated, fictitious; 3 % dirty rows)"
+GEN=$(dirname "$KLUIS")/tools/kluis-gen
+run "$GEN" --rows 20000 --dirty 3 --seed 2026 --out register.csv
+head -n 3 register.csv
+echo "... $(wc -l <register.csv) lines, $(wc -c <register.csv) bytes"
 
-step "4. Encrypt for the recipient and sign as the discloser"
-run "$KLUIS" encrypt -R serv.pub -o extract.csv.age extract.csv
-run "$KLUIS" sign -s opgroeien.minisign.key \
-	-t "protocol:opgroeien-serv-2021 $digest package:$(date -u +%Y%m%dT%H%M%SZ)" extract.csv.age
-ls -l extract.csv.age extract.csv.age.minisig
+step "4. Export: select, validate, minimise, encrypt for SERV, sign as Opgroeien"
+mkdir -p outbox
+run "$KLUIS" export --protocol protocol.json --register register.csv \
+	--to serv.pub --sign-with opgroeien.minisign.key --out outbox \
+	--key-column Dossiernummer --ledger ledger.db \
+	--mail-to onderzoek@serv.example --mail-from gegevens@opgroeien.example \
+	| sed '/^  line /{x;/^\(x\{5\}\)/{x;d};s/^/x/;x}'
+id=$(ls outbox | sed -n 's/\.age$//p')
+ls -l outbox
 
-step "5. The recipient verifies the signature, then decrypts"
-run "$KLUIS" verify -p opgroeien.pub extract.csv.age
-run "$KLUIS" decrypt -i serv.age.key -o received.csv extract.csv.age
-cmp extract.csv received.csv && echo "received.csv is identical to the extract"
+step "5. Anyone can check the package with the standard tools"
+run minisign -V -p opgroeien.minisign.pub -m "outbox/$id.age"
+run age -d -i serv.age.key -o received.plain "outbox/$id.age"
+echo "--- head line, CSV header, first record ... last line (the tail):"
+head -n 3 received.plain
+echo "..."
+tail -n 1 received.plain
+echo "--- no dossier or national register number went into the package:"
+if grep -Eq 'DOS-[0-9]{4}-|[0-9]{2}\.[0-9]{2}\.[0-9]{2}-[0-9]{3}\.[0-9]{2}' received.plain; then
+	echo "FOUND ONE — this is a bug"; exit 1
+fi
+echo "none found"
 
-step "6. Anyone can check the package with the standard tools"
-run minisign -V -p opgroeien.minisign.pub -m extract.csv.age
-printf '$ age -d -i serv.age.key extract.csv.age | cmp - extract.csv\n'
-age -d -i serv.age.key extract.csv.age | cmp - extract.csv && echo "age decrypts it to the same bytes"
+step "6. The ledger: what was sent, and which register row is record 1"
+run "$KLUIS" ledger list --ledger ledger.db
+run "$KLUIS" ledger resolve --ledger ledger.db "$id" 1
 
-step "7. A tampered package is refused, and nothing is written"
-cp extract.csv.age tampered.age
-cp extract.csv.age.minisig tampered.age.minisig
+step "7. The protocol allows one transfer: a second export is refused"
+set +e
+"$KLUIS" export --protocol protocol.json --register register.csv -q \
+	--to serv.pub --sign-with opgroeien.minisign.key --out outbox --ledger ledger.db
+echo "export exit status: $?"
+set -e
+
+step "8. A tampered package is refused, and nothing is written"
+cp "outbox/$id.age" tampered.age
+cp "outbox/$id.age.minisig" tampered.age.minisig
 printf '\x01' | dd of=tampered.age bs=1 seek=300 conv=notrunc status=none
 set +e
 "$KLUIS" verify -p opgroeien.pub tampered.age; echo "verify exit status: $?"
@@ -71,4 +85,4 @@ set +e
 set -e
 [ ! -e tampered.csv ] && echo "no tampered.csv was written"
 
-step "Done: files are in build/demo (protocol.html is the protocol as a printable page)"
+step "Done: files are in build/demo (protocol.html is the protocol as a printable page; outbox/ holds the package, its report and the .eml)"

@@ -116,6 +116,22 @@ t 'protocol check, set-keys, render (md, html), and a broken protocol' '
 	vg 1 pbad.log "$KLUIS" protocol check broken.json >/dev/null
 '
 
+t 'export (dirty register, ledger, .eml), a refusal, ledger, a dry run' '
+	"$(dirname "$KLUIS")/tools/kluis-gen" --rows 3000 --dirty 5 --seed 4 \
+		--out reg.csv
+	mkdir -p out
+	vg 0 export.log "$KLUIS" export -q -p keyed.json -r reg.csv -t r.pub \
+		-s k.minisign.key -o out --ledger l.db --key-column Dossiernummer \
+		--mail-to a@b.example --mail-from c@d.example
+	vg 1 once.log "$KLUIS" export -q -p keyed.json -r reg.csv -t r.pub \
+		-s k.minisign.key -o out --ledger l.db 2>/dev/null
+	vg 0 dry.log "$KLUIS" export -n --json -p keyed.json -r reg.csv \
+		--encoding utf-8 >/dev/null
+	id=$(ls out | sed -n "s/\.age$//p")
+	vg 0 list.log "$KLUIS" ledger list --ledger l.db >/dev/null
+	vg 0 resolve.log "$KLUIS" ledger resolve --ledger l.db "$id" 5 >/dev/null
+'
+
 t 'usage errors' '
 	vg 2 usage.log "$KLUIS" encrypt --frobnicate
 	vg 0 help.log "$KLUIS" --help

@@ -20,13 +20,19 @@ extern const struct unit_case suite_keygen[];
 extern const struct unit_case suite_psel[];
 extern const struct unit_case suite_norm[];
 extern const struct unit_case suite_pfield[];
+extern const struct unit_case suite_pcache[];
 extern const struct unit_case suite_prender[];
+extern const struct unit_case suite_ledger[];
+extern const struct unit_case suite_mime[];
+extern const struct unit_case suite_csv[];
+extern const struct unit_case suite_pkg[];
 
 #define UNIT_SUITES                                                      \
 	suite_kbuf, suite_bech32, suite_hkdf, suite_b64, suite_armor,    \
 		suite_age, suite_age_header, suite_age_damage, suite_minisign, \
 		suite_pubfile, suite_kfile, suite_keygen, suite_kpump, \
 		suite_psel,         \
-		suite_norm, suite_pfield, suite_prender
+		suite_norm, suite_pfield, suite_pcache, suite_prender, suite_ledger, suite_mime, \
+		suite_csv, suite_pkg
 
 #endif

@@ -1,0 +1,1419 @@
+/*
+ * csv — streaming reader.  Speed comes from four choices:
+ *
+ *  - Structure is found per 64-byte block: one pass marks every byte that
+ *    can change the parser's state (delimiter, quote, LF, NUL) or the
+ *    field's decoding (>= 0x80) in a bit mask, and the parser hops from
+ *    bit to bit.  Plain ASCII field bytes are never looked at one by one.
+ *    CR is not an event: it matters only right before an LF, where it is
+ *    looked up.
+ *  - Fields are pointers into the read buffer unless they must be rebuilt
+ *    (escapes, NUL, text after a closing quote, Windows-1252).  Once a
+ *    file is known to be UTF-8, each sequence is checked where the parser
+ *    meets it, so valid UTF-8 fields stay in place too, and a record that
+ *    needs nothing rebuilt skips the decoding step altogether.
+ *  - A record is parsed only once it is whole in the buffer: running out of
+ *    bytes mid-record abandons the attempt, moves the record to the front
+ *    of the buffer, fills the rest and starts the record again.  Nothing
+ *    is committed before a record is complete, so the attempt is
+ *    side-effect free and this happens about once per buffer.
+ *  - The parser is compiled once per classifier (AVX2, SSE2, plain C) so
+ *    that the classifier is inlined into its loop; one is picked at open.
+ *
+ * The buffer may grow to max_record + 64 bytes or more, so a record that
+ * does not fit is over the limit.  Whether a record is too long, and
+ * which error comes first, depends on the bytes alone, never on how the
+ * source chunks its reads or how big the buffer is (the fuzz target
+ * checks this).
+ */
+#include "csv.h"
+
+#include <iconv.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* CSV_PORTABLE (tests of the fallback) keeps to plain C. */
+#if defined(__SSE2__) && !defined(CSV_PORTABLE)
+#include <emmintrin.h>
+#define CSV_SSE2 1
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(CSV_NO_AVX2)
+#include <immintrin.h>
+#define CSV_AVX2 1
+#endif
+#endif
+
+#include "banned.h"
+
+#define DEF_MAX_FIELD ((size_t)64 << 10)
+#define DEF_MAX_FIELDS ((size_t)4096)
+#define DEF_MAX_RECORD ((size_t)1 << 20)
+#define DEF_BUFFER ((size_t)4 << 20)
+/* Upper bounds on what a caller may ask for: beyond them a limit is no
+ * longer a limit. */
+#define CAP_MAX_RECORD ((size_t)1 << 30)
+#define CAP_MAX_FIELDS ((size_t)1 << 20)
+/* Slack after the buffer so 64-byte block loads never leave the
+ * allocation; bytes past the data are masked off. */
+#define PAD 64
+
+#define MORE (-1) /* internal: the record is not whole in the buffer */
+
+/*
+ * Per-field parse flags.  They ride in the field's `quoted` byte until
+ * decode() settles it to 0 or 1; decode() runs whenever a record has
+ * F_COPY or F_HIGH, and F_QUOTED == 1 makes the byte a valid bool as it
+ * stands otherwise.  Only set_flags/get_flags touch the byte as a byte.
+ */
+#define F_QUOTED 1u /* the field began with a quote */
+#define F_COPY 2u   /* the value must be rebuilt from the raw bytes */
+#define F_HIGH 4u   /* the raw bytes include some >= 0x80 */
+
+_Static_assert(sizeof(bool) == 1, "flags ride in a bool's byte");
+
+/* How many fields per record parse() lists for decode() (see nwork). */
+#define WORK_MAX 8
+
+/*
+ * A classifier: bit i of the result is set where p[i] is the delimiter d,
+ * a quote, LF, NUL or a byte >= 0x80, for the 64 bytes at p.  The best one
+ * for the CPU (AVX2, SSE2, plain C) is picked once at csv_open.
+ */
+typedef uint64_t (*block_fn)(const uint8_t *p, uint8_t d);
+
+struct csv_reader;
+/* The record parser, compiled once per classifier (see parse_with). */
+typedef int (*parse_fn)(struct csv_reader *r, struct csv_record *rec,
+			struct kerr *e);
+
+#define INLINE static inline __attribute__((always_inline))
+
+const char csv_problem_quote[] = "quote inside an unquoted field";
+const char csv_problem_trailing[] = "text after a closing quote";
+const char csv_problem_nul[] = "NUL byte";
+
+struct csv_reader {
+	struct ksrc *src;
+	const char *name;
+	size_t max_field, max_fields, max_record;
+	enum csv_encoding declared;
+
+	uint8_t *buf; /* bcap + PAD bytes */
+	size_t cap;   /* the most bcap may grow to */
+	size_t bcap, len, pos, hiwater;
+	bool eof, started, was_full;
+	uint64_t base; /* bytes dropped from the front of buf so far */
+	uint64_t line; /* physical line at buf[pos] */
+	uint64_t more_qline; /* quote open when the record ran out (0: none) */
+	char delim;
+
+	/* Event scanner, kept across records: bits still to visit of the
+	 * 64-byte block starting at blk.  Invalid after the buffer moves. */
+	bool scan_ok;
+	size_t blk, lim;
+	uint64_t m;
+
+	struct csv_field *fields;
+	size_t fcap;
+	/* the fields of this record with F_COPY or F_HIGH (nwork of them;
+	 * beyond WORK_MAX only counted, and decode() looks at all) */
+	size_t work[WORK_MAX], nwork;
+	uint8_t *scratch;
+	size_t scap;
+
+	enum csv_encoding enc;
+	bool detected, bom;
+	uint64_t enc_line;
+
+	parse_fn parse;
+
+	int failed;
+	struct kerr err;
+};
+
+/* ------------------------------------------------------ Windows-1252 */
+
+/* For every byte: its UTF-8 length (0: undefined) and its UTF-8 bytes in
+ * memory order, padded to 4 so a transcoder can always store a word. */
+static uint8_t cp1252_len[256];
+static uint32_t cp1252_utf8[256];
+static bool cp1252_ok;
+static pthread_once_t cp1252_once = PTHREAD_ONCE_INIT;
+
+static void cp1252_build(void)
+{
+	iconv_t cd = iconv_open("UTF-8", "WINDOWS-1252");
+
+	if (cd == (iconv_t)-1)
+		return;
+	for (unsigned b = 0; b < 0x80; b++) {
+		uint8_t c = (uint8_t)b;
+
+		cp1252_len[b] = 1;
+		memcpy(&cp1252_utf8[b], &c, 1);
+	}
+	for (unsigned b = 0x80; b < 0x100; b++) {
+		char in = (char)b, out[8];
+		char *ip = &in, *op = out;
+		size_t il = 1, ol = sizeof out, n;
+
+		iconv(cd, NULL, NULL, NULL, NULL);
+		if (iconv(cd, &ip, &il, &op, &ol) == (size_t)-1 || il != 0)
+			continue; /* undefined in glibc's table */
+		n = (size_t)(op - out);
+		/* A byte >= 0x80 can only become a 2- or 3-byte sequence;
+		 * anything else would break the scratch-space bound. */
+		if (n < 2 || n > 3)
+			continue;
+		cp1252_len[b] = (uint8_t)n;
+		memcpy(&cp1252_utf8[b], out, n);
+	}
+	iconv_close(cd);
+	cp1252_ok = true;
+}
+
+/* ------------------------------------------------------- byte scanning */
+
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGH UINT64_C(0x8080808080808080)
+#define LOW7 UINT64_C(0x7f7f7f7f7f7f7f7f)
+
+static inline uint64_t load64(const uint8_t *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w); /* byte i in bits 8i..8i+7, as on x86 */
+#endif
+	return w;
+}
+
+#ifdef CSV_AVX2
+__attribute__((target("avx2"))) INLINE uint64_t
+block_avx2(const uint8_t *p, uint8_t d)
+{
+	const __m256i vd = _mm256_set1_epi8((char)d);
+	const __m256i vq = _mm256_set1_epi8('"'), vl = _mm256_set1_epi8('\n');
+	const __m256i vz = _mm256_setzero_si256();
+	uint64_t m = 0;
+
+	for (int i = 0; i < 2; i++) {
+		__m256i x = _mm256_loadu_si256(
+			(const __m256i *)(const void *)(p + 32 * i));
+		__m256i t = _mm256_or_si256(
+			_mm256_or_si256(_mm256_cmpeq_epi8(x, vd),
+					_mm256_cmpeq_epi8(x, vq)),
+			_mm256_or_si256(_mm256_cmpeq_epi8(x, vl),
+					_mm256_cmpeq_epi8(x, vz)));
+		/* bytes >= 0x80 are events too: their top bit is set */
+		t = _mm256_or_si256(t, x);
+		m |= (uint64_t)(uint32_t)_mm256_movemask_epi8(t) << (32 * i);
+	}
+	return m;
+}
+#endif
+
+#ifdef CSV_SSE2
+INLINE uint64_t block_sse2(const uint8_t *p, uint8_t d)
+{
+	const __m128i vd = _mm_set1_epi8((char)d);
+	const __m128i vq = _mm_set1_epi8('"'), vl = _mm_set1_epi8('\n');
+	const __m128i vz = _mm_setzero_si128();
+	uint64_t m = 0;
+
+	for (int i = 0; i < 4; i++) {
+		__m128i x = _mm_loadu_si128(
+			(const __m128i *)(const void *)(p + 16 * i));
+		__m128i t = _mm_or_si128(
+			_mm_or_si128(_mm_cmpeq_epi8(x, vd),
+				     _mm_cmpeq_epi8(x, vq)),
+			_mm_or_si128(_mm_cmpeq_epi8(x, vl),
+				     _mm_cmpeq_epi8(x, vz)));
+		t = _mm_or_si128(t, x);
+		m |= (uint64_t)(uint16_t)_mm_movemask_epi8(t) << (16 * i);
+	}
+	return m;
+}
+#else
+/* High bit of each byte of y set exactly where that byte is zero (no
+ * carries between bytes: the sum per byte is at most 0xfe). */
+static inline uint64_t zero_bytes(uint64_t y)
+{
+	return ~(((y & LOW7) + LOW7) | y | LOW7);
+}
+
+INLINE uint64_t block_swar(const uint8_t *p, uint8_t d)
+{
+	const uint64_t vd = ONES * d;
+	uint64_t m = 0;
+
+	for (int i = 0; i < 8; i++) {
+		uint64_t x = load64(p + 8 * i);
+		uint64_t z = zero_bytes(x ^ vd) | zero_bytes(x ^ (ONES * '"')) |
+			     zero_bytes(x ^ (ONES * '\n')) | zero_bytes(x) |
+			     (x & HIGH);
+		/* Gather the 8 high bits into one byte (byte k -> bit k). */
+		m |= (((z >> 7) * UINT64_C(0x0102040810204080)) >> 56)
+		     << (8 * i);
+	}
+	return m;
+}
+#endif
+
+/* Events of the block at blk, without those at or past end. */
+INLINE uint64_t block_at(const uint8_t *buf, size_t blk, size_t end,
+			 block_fn bf, uint8_t d)
+{
+	uint64_t m = bf(buf + blk, d);
+
+	if (end - blk < 64)
+		m &= (UINT64_C(1) << (end - blk)) - 1;
+	return m;
+}
+
+/* Position of the next event, or end when there is none. */
+INLINE size_t next_ev(const uint8_t *buf, size_t end, size_t *blk,
+		      uint64_t *m, block_fn bf, uint8_t d)
+{
+	size_t k;
+
+	while (*m == 0) {
+		if (end - *blk <= 64)
+			return end;
+		*blk += 64;
+		*m = block_at(buf, *blk, end, bf, d);
+	}
+	k = (size_t)__builtin_ctzll(*m);
+	*m &= *m - 1;
+	return *blk + k;
+}
+
+/*
+ * Index of the first byte >= 0x80 in p[i..n), or n: a word at a time, the
+ * tail as the last word of the value with the bytes before i masked off
+ * (so nothing outside p[0..n) is read).
+ */
+static inline size_t next_high(const uint8_t *p, size_t i, size_t n)
+{
+	uint64_t w;
+
+	for (; i + 8 <= n; i += 8) {
+		w = load64(p + i) & HIGH;
+		if (w)
+			return i + ((size_t)__builtin_ctzll(w) >> 3);
+	}
+	if (i < n && n >= 8) {
+		w = load64(p + n - 8) & HIGH &
+		    (~UINT64_C(0) << (8 * (8 - (n - i))));
+		return w ? n - 8 + ((size_t)__builtin_ctzll(w) >> 3) : n;
+	}
+	while (i < n && p[i] < 0x80)
+		i++;
+	return i;
+}
+
+static size_t first_high(const uint8_t *p, size_t n)
+{
+	return next_high(p, 0, n);
+}
+
+static uint64_t count_lf(const uint8_t *p, size_t n)
+{
+	uint64_t c = 0;
+	const uint8_t *q;
+
+	while (n && (q = memchr(p, '\n', n)) != NULL) {
+		c++;
+		n -= (size_t)(q + 1 - p);
+		p = q + 1;
+	}
+	return c;
+}
+
+/* ---------------------------------------------------------------- UTF-8 */
+
+/* Length of the well-formed UTF-8 sequence (2-4 bytes) at p, or 0: no
+ * overlongs, no surrogates, nothing past U+10FFFF (Unicode table 3-7). */
+static inline size_t utf8_seq(const uint8_t *p, size_t n)
+{
+	uint8_t c = p[0], lo = 0x80, hi = 0xBF;
+	size_t len;
+
+	if (c >= 0xC2 && c <= 0xDF)
+		len = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		len = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		len = 4;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	if (c == 0xE0)
+		lo = 0xA0;
+	else if (c == 0xED)
+		hi = 0x9F;
+	else if (c == 0xF0)
+		lo = 0x90;
+	else if (c == 0xF4)
+		hi = 0x8F;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xBF)
+			return 0;
+	return len;
+}
+
+/* utf8_seq with the accented Latin letters (two bytes) first. */
+static inline size_t utf8_len(const uint8_t *p, size_t n)
+{
+	if (p[0] >= 0xC2 && p[0] <= 0xDF && n >= 2 && (p[1] & 0xC0) == 0x80)
+		return 2;
+	return utf8_seq(p, n);
+}
+
+/* Index of the first byte at or after `from` that does not start a valid
+ * sequence, or n if p[0..n) is valid UTF-8 from there on. */
+static size_t utf8_bad(const uint8_t *p, size_t n, size_t from)
+{
+	size_t i = from, k;
+
+	for (;;) {
+		i = next_high(p, i, n);
+		if (i == n)
+			return n;
+		k = utf8_len(p + i, n - i);
+		if (!k)
+			return i;
+		i += k;
+	}
+}
+
+/* --------------------------------------------------------------- errors */
+
+static int fail_at(struct csv_reader *r, struct kerr *e, enum kerr_code code,
+		   uint64_t line, size_t col, const char *fmt, ...)
+	__attribute__((format(printf, 6, 7)));
+
+/* col is 1-based; 0 leaves the column out. */
+static int fail_at(struct csv_reader *r, struct kerr *e, enum kerr_code code,
+		   uint64_t line, size_t col, const char *fmt, ...)
+{
+	char why[sizeof e->why];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	kerr_set(e, code, r->name, "%s", why);
+	if (col)
+		return kerr_where(e, "line %llu, column %zu",
+				  (unsigned long long)line, col);
+	return kerr_where(e, "line %llu", (unsigned long long)line);
+}
+
+static int too_long(struct csv_reader *r, uint64_t qline, struct kerr *e)
+{
+	if (qline)
+		return fail_at(r, e, KERR_LIMIT, r->line, 0,
+			       "record is longer than %zu bytes (the quoted "
+			       "field opened on line %llu may never be closed)",
+			       r->max_record, (unsigned long long)qline);
+	return fail_at(r, e, KERR_LIMIT, r->line, 0,
+		       "record is longer than %zu bytes", r->max_record);
+}
+
+/* ------------------------------------------------------------ buffering */
+
+/* A bigger buffer for the same bytes; the old one is wiped. */
+static int grow_buffer(struct csv_reader *r, struct kerr *e)
+{
+	size_t n = r->bcap > r->cap / 2 ? r->cap : r->bcap * 2;
+	uint8_t *p = calloc(1, n + PAD);
+
+	if (!p)
+		return kerr_set(e, KERR_NOMEM, r->name,
+				"cannot allocate %zu bytes", n + PAD);
+	memcpy(p, r->buf, r->len);
+	sodium_memzero(r->buf, r->hiwater);
+	free(r->buf);
+	r->buf = p;
+	r->bcap = n;
+	r->hiwater = r->len;
+	return 0;
+}
+
+/*
+ * Move the unparsed bytes to the front and read until the buffer is full
+ * or the input ends, so that record restarts stay rare.  The buffer
+ * starts small, so small files cost little, and doubles up to cap while
+ * the source keeps filling it, so large files are read in large blocks.
+ * parse() decides that a record is too long by its bytes before the
+ * buffer can fill up with it (cap > max_record + 2); the check here only
+ * guarantees progress.
+ */
+static int refill(struct csv_reader *r, struct kerr *e)
+{
+	int rc;
+
+	if (r->pos > 0) {
+		memmove(r->buf, r->buf + r->pos, r->len - r->pos);
+		r->base += r->pos;
+		r->len -= r->pos;
+		r->pos = 0;
+	}
+	r->scan_ok = false;
+	if (r->len == r->bcap || (r->was_full && r->bcap < r->cap)) {
+		if (r->bcap == r->cap)
+			return too_long(r, r->more_qline, e);
+		rc = grow_buffer(r, e);
+		if (rc)
+			return rc;
+	}
+	while (r->len < r->bcap && !r->eof) {
+		size_t got = 0;
+
+		rc = r->src->read(r->src, r->buf + r->len, r->bcap - r->len,
+				  &got, e);
+
+		if (rc) {
+			if (e->code != (enum kerr_code)rc)
+				kerr_set(e, (enum kerr_code)rc, r->name,
+					 "cannot read");
+			return rc;
+		}
+		if (got > r->bcap - r->len)
+			return kerr_set(e, KERR_INTERNAL, r->name,
+					"source returned more than asked");
+		if (got == 0)
+			r->eof = true;
+		r->len += got;
+	}
+	r->was_full = r->len == r->bcap;
+	if (r->len > r->hiwater)
+		r->hiwater = r->len;
+	return 0;
+}
+
+static int grow_scratch(struct csv_reader *r, size_t need, struct kerr *e)
+{
+	size_t n = r->scap ? r->scap : 4096;
+	uint8_t *p;
+
+	while (n < need)
+		n = n > SIZE_MAX / 2 ? need : n * 2;
+	p = malloc(n);
+	if (!p)
+		return kerr_set(e, KERR_NOMEM, r->name,
+				"cannot allocate %zu bytes", n);
+	if (r->scratch) {
+		sodium_memzero(r->scratch, r->scap);
+		free(r->scratch);
+	}
+	r->scratch = p;
+	r->scap = n;
+	return 0;
+}
+
+static int grow_fields(struct csv_reader *r, struct kerr *e)
+{
+	size_t n = r->fcap * 2;
+	struct csv_field *f;
+
+	if (r->fcap >= r->max_fields)
+		return fail_at(r, e, KERR_LIMIT, r->line, 0,
+			       "record has more than %zu fields",
+			       r->max_fields);
+	if (n > r->max_fields)
+		n = r->max_fields;
+	f = realloc(r->fields, n * sizeof *f);
+	if (!f)
+		return kerr_set(e, KERR_NOMEM, r->name, "cannot allocate");
+	r->fields = f;
+	r->fcap = n;
+	return 0;
+}
+
+/* ------------------------------------------------------------ structure */
+
+/*
+ * Choose the delimiter from the first non-empty record: the most frequent
+ * of ';' ',' TAB outside quotes (a quote opens a quoted field right after
+ * any of them), ties to ';' then ','; none at all gives ','.  Looks at no
+ * more than max_record + 2 bytes so the choice does not depend on the
+ * buffer size.  Empty lines before the record are consumed.
+ */
+static int detect_delimiter(struct csv_reader *r)
+{
+	const uint8_t *b = r->buf;
+	size_t end = r->len, lim, stop, i;
+	size_t semi = 0, comma = 0, tab = 0;
+	bool inq = false, fstart = true, cut;
+
+	for (;;) {
+		i = r->pos;
+		if (i == end) {
+			if (!r->eof)
+				return MORE;
+			break;
+		}
+		if (b[i] == '\n') {
+			r->pos++;
+			r->line++;
+			continue;
+		}
+		if (b[i] == '\r') {
+			if (i + 1 == end) {
+				if (!r->eof)
+					return MORE;
+				r->pos++;
+				continue;
+			}
+			if (b[i + 1] == '\n') {
+				r->pos += 2;
+				r->line++;
+				continue;
+			}
+		}
+		break;
+	}
+	lim = r->pos + r->max_record + 2;
+	stop = end < lim ? end : lim;
+	/* Running into `stop` is final only at the bound or end of input. */
+	cut = stop == lim || r->eof;
+	for (i = r->pos; i < stop; i++) {
+		uint8_t c = b[i];
+
+		if (inq) {
+			if (c != '"')
+				continue;
+			if (i + 1 == stop && !cut)
+				return MORE;
+			if (i + 1 < stop && b[i + 1] == '"')
+				i++;
+			else
+				inq = false;
+			continue;
+		}
+		if (c == '\n')
+			break;
+		if (c == '"' && fstart) {
+			inq = true;
+			fstart = false;
+			continue;
+		}
+		fstart = c == ';' || c == ',' || c == '\t';
+		semi += c == ';';
+		comma += c == ',';
+		tab += c == '\t';
+	}
+	if (i == stop && !cut)
+		return MORE;
+	if (semi && semi >= comma && semi >= tab)
+		r->delim = ';';
+	else if (comma && comma >= tab)
+		r->delim = ',';
+	else if (tab)
+		r->delim = '\t';
+	else
+		r->delim = ',';
+	r->scan_ok = false;
+	return 0;
+}
+
+static int decode(struct csv_reader *r, struct csv_record *rec, size_t rs,
+		  size_t rlen, struct kerr *e);
+
+static inline void set_flags(struct csv_field *f, unsigned fl)
+{
+	uint8_t b = (uint8_t)fl;
+
+	memcpy(&f->quoted, &b, 1);
+}
+
+static inline unsigned get_flags(const struct csv_field *f)
+{
+	uint8_t b;
+
+	memcpy(&b, &f->quoted, 1);
+	return b;
+}
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/*
+ * Parse the record at r->pos.  0 with the record in *rec (n == 0 at end of
+ * input), MORE if it is not whole in the buffer (nothing committed), or an
+ * error.
+ *
+ * Events are only looked for before lim = min(record start + max_record,
+ * end of data), so one test in the loop covers both the end of the data
+ * and the record limit.  At lim a record may still end (LF or CRLF: the
+ * line end does not count); anything else there makes it too long.  This
+ * is decided by the bytes alone, never by how the input was chunked, so
+ * the first error in byte order wins whatever the buffer held.
+ *
+ * The loop over unquoted fields is the hot path: per delimiter one event,
+ * one load, one comparison and the field's stores.
+ */
+INLINE int parse_with(struct csv_reader *r, struct csv_record *rec,
+		     struct kerr *e, const block_fn bf)
+{
+	const uint8_t *const buf = r->buf;
+	const size_t end = r->len, maxrec = r->max_record;
+	const bool eof = r->eof;
+	const uint8_t d = (uint8_t)r->delim;
+	struct csv_field *F = r->fields, *fp, *fend = F + r->fcap;
+	size_t blk = r->blk, lim = r->lim, rs, nlim, fs, fe, ev, cq = 0, next;
+	size_t pfield;
+	uint64_t m = r->m, lfs, qline = 0;
+	size_t nwork;
+	const char *problem;
+	unsigned fl, any;
+	bool lf_end, fresh = !r->scan_ok;
+	/* Once the file is known to be UTF-8, a valid sequence is checked
+	 * here and its field stays zero-copy; anything else is left to
+	 * decode() (F_HIGH), which also reports the error. */
+	const bool utf8 = r->enc == CSV_ENC_UTF8 && r->enc_line != 0;
+	size_t k;
+	uint8_t c;
+	int rc;
+
+/* fields so far: fp - F; fp points at the next slot */
+#define NF ((size_t)(fp - F))
+#define PUSH(P, L)                                                        \
+	do {                                                              \
+		if (UNLIKELY(fp == fend)) {                               \
+			size_t n_ = NF;                                   \
+			rc = grow_fields(r, e);                           \
+			if (rc)                                           \
+				return rc;                                \
+			F = r->fields;                                    \
+			fend = F + r->fcap;                               \
+			fp = F + n_;                                      \
+		}                                                         \
+		fp->p = (const char *)(P);                                \
+		fp->len = (L);                                            \
+		set_flags(fp, fl);                                        \
+		fp++;                                                     \
+		any |= fl;                                                \
+	} while (0)
+/* Mark the current field for decode(), listing it the first time. */
+#define FLAG(bit)                                                         \
+	do {                                                              \
+		if (!(fl & (F_COPY | F_HIGH))) {                          \
+			if (nwork < WORK_MAX)                             \
+				r->work[nwork] = NF;                      \
+			nwork++;                                          \
+		}                                                         \
+		fl |= (bit);                                              \
+	} while (0)
+
+record:
+	rs = r->pos;
+	if (rs == end) {
+		if (!eof)
+			goto more;
+		memset(rec, 0, sizeof *rec);
+		rec->fields = F;
+		rec->line = rec->end_line = r->line;
+		return 0;
+	}
+	/* Events are scanned up to lim only; a block cut off at the last
+	 * record's lim must be scanned again for this one. */
+	nlim = end - rs > maxrec ? rs + maxrec : end;
+	if (fresh || (nlim != lim && lim - blk < 64)) {
+		blk = rs;
+		m = block_at(buf, blk, nlim, bf, d);
+		fresh = false;
+	}
+	lim = nlim;
+	lfs = 0;
+	nwork = 0;
+	fp = F;
+	problem = NULL;
+	pfield = 0;
+	any = 0;
+	fs = rs;
+	fl = 0;
+
+	/* Unquoted bytes: a plain field, or the text after a closing quote
+	 * (then fs is still at the opening quote and fl has F_COPY). */
+unquoted:
+	for (;;) {
+		ev = next_ev(buf, lim, &blk, &m, bf, d);
+		if (UNLIKELY(ev == lim))
+			goto at_limit;
+		c = buf[ev];
+		if (LIKELY(c == d)) {
+			PUSH(buf + fs, ev - fs);
+			fs = ev + 1;
+			fl = 0;
+			continue;
+		}
+		if (c == '\n') {
+			fe = ev;
+			if (fe > fs && buf[fe - 1] == '\r')
+				fe--;
+			next = ev + 1;
+			lf_end = true;
+			goto last_field;
+		}
+		if (c >= 0x80) {
+			if (utf8 && (k = utf8_len(buf + ev, end - ev)) != 0) {
+				/* its continuation bytes are events too */
+				while (--k)
+					(void)next_ev(buf, lim, &blk, &m, bf,
+						      d);
+				continue;
+			}
+			FLAG(F_HIGH);
+		} else if (c == '"') {
+			if (ev == fs)
+				goto quoted_field;
+			if (!problem) {
+				problem = csv_problem_quote;
+				pfield = NF;
+			}
+		} else { /* NUL */
+			if (!problem) {
+				problem = csv_problem_nul;
+				pfield = NF;
+			}
+			FLAG(F_COPY);
+		}
+	}
+
+at_limit: /* no event left before lim */
+	if (lim == end) {
+		if (!eof)
+			goto more;
+		fe = end;
+		/* a CR just before the end is a cut-off CRLF */
+		if (fe > fs && buf[fe - 1] == '\r')
+			fe--;
+		if (fe - rs > maxrec)
+			goto long_record;
+		next = end;
+		lf_end = false;
+		goto last_field;
+	}
+	/* max_record bytes read: only the line end may come now */
+	c = buf[lim];
+	if (c == '\n') {
+		fe = lim;
+		if (fe > fs && buf[fe - 1] == '\r')
+			fe--;
+		next = lim + 1;
+		lf_end = true;
+		goto last_field;
+	}
+	if (c == '\r') {
+		if (lim + 1 == end) {
+			if (!eof)
+				goto more;
+			fe = lim;
+			next = end;
+			lf_end = false;
+			goto last_field;
+		}
+		if (buf[lim + 1] == '\n') {
+			fe = lim;
+			next = lim + 2;
+			lf_end = true;
+			goto last_field;
+		}
+	}
+	goto long_record;
+
+quoted_field: /* the opening quote at fs is consumed */
+	fl |= F_QUOTED;
+	qline = r->line + lfs;
+	for (;;) {
+		ev = next_ev(buf, lim, &blk, &m, bf, d);
+		if (UNLIKELY(ev == lim)) {
+			if (lim < end)
+				goto long_record_q;
+			if (!eof)
+				goto more_quoted;
+			if (end - rs > maxrec)
+				goto long_record_q;
+			return fail_at(r, e, KERR_FORMAT, qline, NF + 1,
+				       "quoted field opened on line %llu is "
+				       "never closed",
+				       (unsigned long long)qline);
+		}
+		c = buf[ev];
+		if (c == '"') {
+			if (ev + 1 == end) {
+				if (!eof)
+					goto more_quoted;
+				cq = ev;
+				break;
+			}
+			if (buf[ev + 1] == '"') {
+				FLAG(F_COPY);
+				/* the second quote (unless past lim) */
+				(void)next_ev(buf, lim, &blk, &m, bf, d);
+				continue;
+			}
+			cq = ev;
+			break;
+		}
+		if (c == '\n') {
+			lfs++;
+		} else if (c >= 0x80) {
+			if (utf8 && (k = utf8_len(buf + ev, end - ev)) != 0) {
+				while (--k)
+					(void)next_ev(buf, lim, &blk, &m, bf,
+						      d);
+				continue;
+			}
+			FLAG(F_HIGH);
+		} else if (c == '\0') {
+			if (!problem) {
+				problem = csv_problem_nul;
+				pfield = NF;
+			}
+			FLAG(F_COPY);
+		} /* else the delimiter, as data */
+	}
+	/* After the closing quote (before lim): delimiter, line end, or
+	 * stray text.  A value without escapes is the bytes between the
+	 * quotes.  The events consumed here are in the mask unless at or
+	 * past lim, where next_ev consumes nothing. */
+	next = cq + 1;
+	if (next == end) {
+		if (!eof)
+			goto more;
+		fe = end;
+		lf_end = false;
+		goto last_field;
+	}
+	c = buf[next];
+	if (c == d) {
+		if (next >= rs + maxrec)
+			goto long_record;
+		(void)next_ev(buf, lim, &blk, &m, bf, d);
+		if (fl & F_COPY)
+			PUSH(buf + fs, next - fs);
+		else
+			PUSH(buf + fs + 1, cq - fs - 1);
+		fs = next + 1;
+		fl = 0;
+		goto unquoted;
+	}
+	if (c == '\n' ||
+	    (c == '\r' && next + 1 < end && buf[next + 1] == '\n')) {
+		(void)next_ev(buf, lim, &blk, &m, bf, d);
+		fe = next;
+		next += c == '\n' ? 1 : 2;
+		lf_end = true;
+		goto last_field;
+	}
+	if (c == '\r' && next + 1 == end) {
+		if (!eof)
+			goto more;
+		fe = next;
+		next = end;
+		lf_end = false;
+		goto last_field;
+	}
+	if (!problem) {
+		problem = csv_problem_trailing;
+		pfield = NF;
+	}
+	FLAG(F_COPY);
+	goto unquoted;
+
+last_field:
+	/* A line end at or past lim was never an event to consume: the
+	 * next record must be scanned afresh. */
+	if (UNLIKELY(next > lim))
+		fresh = true;
+	if (fp == F && fe == fs && !fl) {
+		/* An empty line: nothing, or only CR, before the LF. */
+		r->pos = next;
+		r->line += lf_end;
+		goto record;
+	}
+	if ((fl & (F_QUOTED | F_COPY)) == F_QUOTED)
+		PUSH(buf + fs + 1, cq - fs - 1);
+	else
+		PUSH(buf + fs, fe - fs);
+
+	rec->fields = F;
+	rec->n = NF;
+#undef PUSH
+#undef FLAG
+#undef NF
+	r->nwork = nwork;
+	rec->line = r->line;
+	rec->end_line = r->line + lfs;
+	rec->problem = problem;
+	rec->problem_field = pfield;
+	r->line += lfs + lf_end;
+	r->pos = next;
+	r->blk = blk;
+	r->m = m;
+	r->lim = lim;
+	r->scan_ok = !fresh;
+	/* no field is longer than the record */
+	if (LIKELY(!(any & (F_COPY | F_HIGH))) && fe - rs <= r->max_field)
+		return 0;
+	return decode(r, rec, rs, fe - rs, e);
+
+more:
+	r->more_qline = 0;
+	return MORE;
+more_quoted:
+	r->more_qline = qline;
+	return MORE;
+long_record:
+	return too_long(r, 0, e);
+long_record_q:
+	return too_long(r, qline, e);
+}
+
+/*
+ * parse_with instantiated per classifier: with bf a constant, the
+ * compiler inlines the classifier into the loop, and the AVX2 copy is
+ * compiled for AVX2 as a whole.  Chosen once per reader.
+ */
+#ifdef CSV_AVX2
+__attribute__((target("avx2"))) static int
+parse_avx2(struct csv_reader *r, struct csv_record *rec, struct kerr *e)
+{
+	return parse_with(r, rec, e, block_avx2);
+}
+#endif
+
+#ifdef CSV_SSE2
+static int parse_sse2(struct csv_reader *r, struct csv_record *rec,
+		      struct kerr *e)
+{
+	return parse_with(r, rec, e, block_sse2);
+}
+#else
+static int parse_swar(struct csv_reader *r, struct csv_record *rec,
+		      struct kerr *e)
+{
+	return parse_with(r, rec, e, block_swar);
+}
+#endif
+
+static parse_fn pick_parse(void)
+{
+#ifdef CSV_AVX2
+	if (__builtin_cpu_supports("avx2"))
+		return parse_avx2;
+#endif
+#ifdef CSV_SSE2
+	return parse_sse2;
+#else
+	return parse_swar;
+#endif
+}
+
+/* ------------------------------------------------------------- decoding */
+
+/* The value of a field that must be rebuilt: "" -> ", the quotes around
+ * the quoted part dropped, text after it kept, NUL bytes dropped. */
+static size_t unescape(const uint8_t *raw, size_t n, bool quoted,
+		       uint8_t *out)
+{
+	size_t i = 0, o = 0;
+
+	if (quoted) {
+		for (i = 1; i < n; i++) {
+			if (raw[i] == '"') {
+				if (i + 1 < n && raw[i + 1] == '"') {
+					out[o++] = '"';
+					i++;
+					continue;
+				}
+				i++;
+				break;
+			}
+			if (raw[i])
+				out[o++] = raw[i];
+		}
+	}
+	for (; i < n; i++)
+		if (raw[i])
+			out[o++] = raw[i];
+	return o;
+}
+
+/* Where a byte of a field's value sits: LFs survive unescaping, so
+ * counting them in the raw record before the field and in the value
+ * before the byte gives its physical line. */
+struct where {
+	const struct csv_record *rec;
+	const uint8_t *rb;  /* the record's raw bytes */
+	const uint8_t *raw; /* the field's raw bytes */
+	size_t col;         /* 1-based */
+};
+
+static uint64_t line_of(const struct where *w, const uint8_t *p, size_t k)
+{
+	return w->rec->line + count_lf(w->rb, (size_t)(w->raw - w->rb)) +
+	       count_lf(p, k);
+}
+
+/*
+ * A value with a byte >= 0x80: settle the encoding if still open (at the
+ * first such byte of the file), then check the value as UTF-8 in place or
+ * transcode it from Windows-1252 into scratch at *so.
+ */
+static int decode_text(struct csv_reader *r, const struct where *w,
+		       const uint8_t **pp, size_t *lenp, size_t *so,
+		       struct kerr *e)
+{
+	const uint8_t *p = *pp;
+	size_t n = *lenp, j, k;
+	uint8_t *o0, *o;
+
+	if (UNLIKELY(r->enc_line == 0)) {
+		k = first_high(p, n);
+		if (k == n)
+			return 0; /* cannot happen: F_HIGH was set */
+		r->enc_line = line_of(w, p, k);
+		if (r->enc == CSV_ENC_AUTO) {
+			r->enc = utf8_seq(p + k, n - k) ? CSV_ENC_UTF8
+							: CSV_ENC_CP1252;
+			r->detected = true;
+		}
+	}
+	if (r->enc == CSV_ENC_UTF8) {
+		j = utf8_bad(p, n, 0);
+		if (j == n)
+			return 0;
+		if (r->bom)
+			return fail_at(r, e, KERR_FORMAT, line_of(w, p, j),
+				       w->col,
+				       "byte 0x%02X is not valid UTF-8 (the "
+				       "file starts with a UTF-8 byte order "
+				       "mark)",
+				       p[j]);
+		if (r->detected)
+			return fail_at(r, e, KERR_FORMAT, line_of(w, p, j),
+				       w->col,
+				       "byte 0x%02X is not valid UTF-8 "
+				       "(detected UTF-8 from line %llu); "
+				       "declare --encoding cp1252 if the file "
+				       "is Windows-1252",
+				       p[j], (unsigned long long)r->enc_line);
+		return fail_at(r, e, KERR_FORMAT, line_of(w, p, j), w->col,
+			       "byte 0x%02X is not valid UTF-8", p[j]);
+	}
+
+	/* Scratch has 3 bytes per input byte plus slack, so a word may be
+	 * stored for every byte; a word of 8 ASCII bytes is copied whole. */
+	o0 = o = r->scratch + *so;
+	for (j = 0; j < n; j++) {
+		uint8_t c;
+
+		if ((j & 7) == 0 && j + 8 <= n && !(load64(p + j) & HIGH)) {
+			memcpy(o, p + j, 8);
+			o += 8;
+			j += 7;
+			continue;
+		}
+		c = p[j];
+		if (c >= 0x80) {
+			if (!cp1252_len[c]) {
+				if (r->detected)
+					return fail_at(
+						r, e, KERR_FORMAT,
+						line_of(w, p, j), w->col,
+						"byte 0x%02X is not defined in "
+						"Windows-1252 (guessed "
+						"Windows-1252 from line %llu)",
+						c, (unsigned long long)
+							   r->enc_line);
+				return fail_at(r, e, KERR_FORMAT,
+					       line_of(w, p, j), w->col,
+					       "byte 0x%02X is not defined in "
+					       "Windows-1252",
+					       c);
+			}
+			if (r->detected && c >= 0xC2 && c <= 0xF4 &&
+			    utf8_seq(p + j, n - j))
+				return fail_at(
+					r, e, KERR_FORMAT, line_of(w, p, j),
+					w->col,
+					"file mixes UTF-8 and Windows-1252 "
+					"(guessed Windows-1252 from line "
+					"%llu); declare --encoding",
+					(unsigned long long)r->enc_line);
+		}
+		memcpy(o, &cp1252_utf8[c], 4);
+		o += cp1252_len[c];
+	}
+	*pp = o0;
+	*lenp = (size_t)(o - o0);
+	*so += *lenp;
+	return 0;
+}
+
+static int field_too_long(struct csv_reader *r, const struct where *w,
+			  struct kerr *e)
+{
+	return fail_at(r, e, KERR_LIMIT, line_of(w, w->raw, 0), w->col,
+		       "field is longer than %zu bytes", r->max_field);
+}
+
+/* One field of decode(): rebuild, check or transcode, settle `quoted`. */
+static int decode_field(struct csv_reader *r, struct where *w, size_t i,
+			size_t *so, struct kerr *e)
+{
+	struct csv_field *f = &r->fields[i];
+	unsigned fl = get_flags(f);
+	const uint8_t *p = (const uint8_t *)f->p;
+	size_t len = f->len;
+	int rc;
+
+	f->quoted = fl & F_QUOTED;
+	w->raw = p;
+	w->col = i + 1;
+	if (fl & F_COPY) {
+		len = unescape(p, len, fl & F_QUOTED, r->scratch + *so);
+		p = r->scratch + *so;
+		*so += len;
+	}
+	if (fl & F_HIGH) {
+		rc = decode_text(r, w, &p, &len, so, e);
+		if (rc)
+			return rc;
+	}
+	if (len > r->max_field)
+		return field_too_long(r, w, e);
+	f->p = (const char *)p;
+	f->len = len;
+	return 0;
+}
+
+/*
+ * Turn the raw fields of a record (rlen raw bytes at rs) into UTF-8
+ * values: only those parse() listed (rebuild, bytes >= 0x80) are touched,
+ * unless the list overflowed or the record is long enough for a field to
+ * pass max_field.  Scratch is sized before the first byte is written (per
+ * field at most its raw bytes unescaped plus three bytes per byte
+ * transcoded), so pointers handed out for earlier fields stay valid.
+ */
+static int decode(struct csv_reader *r, struct csv_record *rec, size_t rs,
+		  size_t rlen, struct kerr *e)
+{
+	struct where w = { rec, r->buf + rs, NULL, 0 };
+	size_t so = 0, need;
+	int rc = 0;
+
+	if (rlen > (SIZE_MAX - 16) / 4)
+		return kerr_set(e, KERR_NOMEM, r->name, "record too large");
+	need = 4 * rlen + 16;
+	if (need > r->scap) {
+		rc = grow_scratch(r, need, e);
+		if (rc)
+			return rc;
+	}
+	if (r->nwork <= WORK_MAX && rlen <= r->max_field) {
+		for (size_t k = 0; k < r->nwork && !rc; k++)
+			rc = decode_field(r, &w, r->work[k], &so, e);
+		return rc;
+	}
+	for (size_t i = 0; i < rec->n && !rc; i++)
+		rc = decode_field(r, &w, i, &so, e);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ API */
+
+int csv_open(struct csv_reader **out, struct ksrc *src,
+	     const struct csv_opts *o, struct kerr *e)
+{
+	static const struct csv_opts defaults;
+	const char *name;
+	struct csv_reader *r;
+	size_t cap;
+
+	*out = NULL;
+	if (!o)
+		o = &defaults;
+	name = o->name ? o->name : "register";
+	if (!src || !src->read)
+		return kerr_set(e, KERR_USAGE, name, "no source to read");
+	if (o->delimiter != 0 && o->delimiter != ';' && o->delimiter != ',' &&
+	    o->delimiter != '\t')
+		return kerr_set(e, KERR_USAGE, name,
+				"the delimiter must be ';', ',' or a tab");
+	if (o->encoding != CSV_ENC_AUTO && o->encoding != CSV_ENC_UTF8 &&
+	    o->encoding != CSV_ENC_CP1252)
+		return kerr_set(e, KERR_USAGE, name, "unknown encoding");
+	if (o->max_record > CAP_MAX_RECORD || o->max_fields > CAP_MAX_FIELDS)
+		return kerr_set(e, KERR_USAGE, name,
+				"limits past %zu bytes per record or %zu "
+				"fields are not limits",
+				CAP_MAX_RECORD, CAP_MAX_FIELDS);
+	if (o->encoding != CSV_ENC_UTF8) {
+		pthread_once(&cp1252_once, cp1252_build);
+		if (!cp1252_ok)
+			return kerr_set(e, KERR_INTERNAL, name,
+					"iconv cannot decode Windows-1252");
+	}
+
+	r = calloc(1, sizeof *r);
+	if (!r)
+		return kerr_set(e, KERR_NOMEM, name, "cannot allocate");
+	r->src = src;
+	r->name = name;
+	r->max_field = o->max_field ? o->max_field : DEF_MAX_FIELD;
+	r->max_fields = o->max_fields ? o->max_fields : DEF_MAX_FIELDS;
+	r->max_record = o->max_record ? o->max_record : DEF_MAX_RECORD;
+	r->declared = o->encoding;
+	r->enc = o->encoding;
+	r->delim = o->delimiter;
+	r->line = 1;
+	r->parse = pick_parse();
+	cap = o->buffer_size ? o->buffer_size : DEF_BUFFER;
+	if (cap < r->max_record + 64)
+		cap = r->max_record + 64;
+	r->cap = cap;
+	r->bcap = cap / 16 < 256 ? 256 : cap / 16 > 65536 ? 65536 : cap / 16;
+	if (r->bcap > cap)
+		r->bcap = cap;
+	/* calloc: the block scanner may load (and mask off) bytes past the
+	 * data, which should at least be initialised. */
+	r->buf = calloc(1, r->bcap + PAD);
+	r->fcap = r->max_fields < 16 ? r->max_fields : 16;
+	r->fields = malloc(r->fcap * sizeof *r->fields);
+	if (!r->buf || !r->fields) {
+		csv_free(r);
+		return kerr_set(e, KERR_NOMEM, name, "cannot allocate");
+	}
+	*out = r;
+	return 0;
+}
+
+/* First call: fill the buffer and deal with a byte order mark. */
+static int start(struct csv_reader *r, struct kerr *e)
+{
+	int rc = refill(r, e);
+
+	if (rc)
+		return rc;
+	r->started = true;
+	if (r->len >= 3 && memcmp(r->buf, "\xEF\xBB\xBF", 3) == 0) {
+		if (r->declared == CSV_ENC_CP1252)
+			return fail_at(r, e, KERR_FORMAT, 1, 0,
+				       "UTF-8 byte order mark in a file "
+				       "declared Windows-1252");
+		r->pos = 3;
+		r->bom = true;
+		r->scan_ok = false;
+		if (r->enc == CSV_ENC_AUTO) {
+			r->enc = CSV_ENC_UTF8;
+			r->detected = true;
+		}
+	}
+	return 0;
+}
+
+static int fail(struct csv_reader *r, int rc, struct kerr *e)
+{
+	r->failed = rc;
+	r->err = *e;
+	return rc;
+}
+
+int csv_next(struct csv_reader *r, struct csv_record *rec, struct kerr *e)
+{
+	struct kerr local;
+	int rc;
+
+	if (!e)
+		e = &local;
+	if (UNLIKELY(r->failed)) {
+		memset(rec, 0, sizeof *rec);
+		*e = r->err;
+		return r->failed;
+	}
+	if (UNLIKELY(!r->started)) {
+		rc = start(r, e);
+		if (rc) {
+			memset(rec, 0, sizeof *rec);
+			return fail(r, rc, e);
+		}
+	}
+	for (;;) {
+		if (!r->delim) {
+			rc = detect_delimiter(r);
+			if (rc == 0)
+				continue;
+		} else {
+			rc = r->parse(r, rec, e);
+			if (rc == 0)
+				return 0;
+		}
+		if (rc == MORE) {
+			rc = refill(r, e);
+			if (rc == 0)
+				continue;
+		}
+		memset(rec, 0, sizeof *rec);
+		return fail(r, rc, e);
+	}
+}
+
+uint64_t csv_bytes_read(const struct csv_reader *r)
+{
+	return r->base + r->pos;
+}
+
+char csv_delimiter(const struct csv_reader *r)
+{
+	return r->delim;
+}
+
+enum csv_encoding csv_encoding_used(const struct csv_reader *r)
+{
+	return r->enc;
+}
+
+bool csv_encoding_detected(const struct csv_reader *r)
+{
+	return r->detected;
+}
+
+uint64_t csv_encoding_line(const struct csv_reader *r)
+{
+	return r->enc_line;
+}
+
+bool csv_had_bom(const struct csv_reader *r)
+{
+	return r->bom;
+}
+
+void csv_free(struct csv_reader *r)
+{
+	if (!r)
+		return;
+	if (r->buf) {
+		sodium_memzero(r->buf, r->hiwater);
+		free(r->buf);
+	}
+	if (r->scratch) {
+		sodium_memzero(r->scratch, r->scap);
+		free(r->scratch);
+	}
+	free(r->fields);
+	sodium_memzero(r, sizeof *r);
+	free(r);
+}

@@ -1,0 +1,417 @@
+/*
+ * pkg — writing the package plaintext.  Records are escaped into one large
+ * buffer that goes to the sink (and the digest) in blocks, so the per-record
+ * cost is the escaping alone.
+ *
+ * The blocks are digested and written by a helper thread while the caller
+ * escapes the next block into the other of two buffers: the digest and the
+ * sink behind it (encryption, the output file) then run beside the
+ * caller's parsing and validation instead of after it.  Only one thread at
+ * a time touches the sink — the helper between begin and finish, the
+ * caller before and after — so the sink needs no locking of its own.  A
+ * write error is reported by the next pkg_write_record or by
+ * pkg_writer_finish.  Without a thread (pthread_create failed) blocks are
+ * written inline, as before.
+ */
+#include "pkg.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "banned.h"
+
+#define PKG_BLOCK (256u << 10)
+
+struct pkg_writer {
+	struct ksink *out;
+	crypto_generichash_state digest;
+	uint8_t *bufs[2];        /* the caller fills one, the helper writes
+				  * the other */
+	uint8_t *buf;            /* bufs[cur] */
+	int cur;
+	size_t fill;
+	size_t n_fields;
+	uint64_t records;
+	char id[PKG_ID_LEN + 1];
+	/* The helper thread and its one-block queue (under mu). */
+	pthread_t thread;
+	bool threaded;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	const uint8_t *job;      /* block handed over, NULL when taken */
+	size_t job_len;
+	bool busy;               /* a block is being written */
+	bool stop;
+	int rc;                  /* first write error, sticky */
+	struct kerr err;
+};
+
+void pkg_new_id(char id[PKG_ID_LEN + 1])
+{
+	uint8_t r[PKG_ID_LEN / 2];
+
+	randombytes_buf(r, sizeof r);
+	sodium_bin2hex(id, PKG_ID_LEN + 1, r, sizeof r);
+}
+
+void pkg_now(char out[PKG_TIME_LEN + 1])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, PKG_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* One block through the digest into the sink. */
+static int write_block(struct pkg_writer *w, const uint8_t *p, size_t n,
+		       struct kerr *e)
+{
+	crypto_generichash_update(&w->digest, p, n);
+	return w->out->write(w->out, p, n, e);
+}
+
+static void *helper(void *arg)
+{
+	struct pkg_writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		const uint8_t *p;
+		size_t n;
+		struct kerr e;
+		int rc;
+
+		while (!w->job && !w->stop)
+			pthread_cond_wait(&w->cv, &w->mu);
+		if (!w->job)
+			break; /* stopped, nothing left */
+		p = w->job;
+		n = w->job_len;
+		w->job = NULL;
+		w->busy = true;
+		pthread_mutex_unlock(&w->mu);
+		/* After an error the rest is not written: the export has
+		 * failed and says so at the next hand-over. */
+		rc = w->rc ? 0 : write_block(w, p, n, &e);
+		pthread_mutex_lock(&w->mu);
+		if (rc && !w->rc) {
+			w->rc = rc;
+			w->err = e;
+		}
+		w->busy = false;
+		pthread_cond_broadcast(&w->cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Wait until the helper has written everything handed to it; its error,
+ * if any, into e. */
+static int drain(struct pkg_writer *w, struct kerr *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&w->mu);
+	while (w->job || w->busy)
+		pthread_cond_wait(&w->cv, &w->mu);
+	rc = w->rc;
+	if (rc)
+		*e = w->err;
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+static int flush(struct pkg_writer *w, struct kerr *e)
+{
+	int rc;
+
+	if (!w->fill)
+		return 0;
+	if (!w->threaded) {
+		if (write_block(w, w->buf, w->fill, e))
+			return e->code;
+		w->fill = 0;
+		return 0;
+	}
+	/* The helper is done with the other buffer once it is idle. */
+	if ((rc = drain(w, e)))
+		return rc;
+	pthread_mutex_lock(&w->mu);
+	w->job = w->buf;
+	w->job_len = w->fill;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	w->cur ^= 1;
+	w->buf = w->bufs[w->cur];
+	w->fill = 0;
+	return 0;
+}
+
+/* Stop and join the helper (after it wrote what it was given). */
+static void stop_helper(struct pkg_writer *w)
+{
+	if (!w->threaded)
+		return;
+	pthread_mutex_lock(&w->mu);
+	w->stop = true;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->thread, NULL);
+	w->threaded = false;
+}
+
+static int put_json_line(struct ksink *out, json_t *o, struct kerr *e)
+{
+	char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int rc;
+
+	if (!s)
+		return kerr_set(e, KERR_NOMEM, "package", "out of memory");
+	rc = out->write(out, (const uint8_t *)s, strlen(s), e);
+	if (!rc)
+		rc = out->write(out, (const uint8_t *)"\n", 1, e);
+	free(s);
+	return rc;
+}
+
+#define ONES 0x0101010101010101u
+#define HIGHS 0x8080808080808080u
+
+/* Nonzero iff a byte of w is zero (exact, not just likely). */
+static inline uint64_t zero_byte(uint64_t w)
+{
+	return (w - ONES) & ~w & HIGHS;
+}
+
+static inline bool special(char c)
+{
+	return c == ',' || c == '"' || c == '\n' || c == '\r';
+}
+
+/* Eight bytes at a time: escaping was a visible part of an export. */
+static bool needs_quotes(const char *v, size_t n)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, v + i, 8);
+		if (zero_byte(w ^ (ONES * ',')) | zero_byte(w ^ (ONES * '"')) |
+		    zero_byte(w ^ (ONES * '\n')) | zero_byte(w ^ (ONES * '\r')))
+			return true;
+	}
+	for (; i < n; i++)
+		if (special(v[i]))
+			return true;
+	return false;
+}
+
+/* Append one escaped field; the caller made room for 2 * n + 3 bytes. */
+static void put_field(struct pkg_writer *w, const char *v, size_t n)
+{
+	uint8_t *d = w->buf + w->fill;
+
+	if (!needs_quotes(v, n)) {
+		memcpy(d, v, n);
+		w->fill += n;
+		return;
+	}
+	*d++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == '"')
+			*d++ = '"';
+		*d++ = (uint8_t)v[i];
+	}
+	*d++ = '"';
+	w->fill = (size_t)(d - w->buf);
+}
+
+int pkg_writer_begin(struct pkg_writer **out_w, const struct pkg_head *h,
+		     struct ksink *out, struct kerr *e)
+{
+	struct pkg_writer *w;
+	json_t *o = NULL, *fields = NULL;
+	int rc;
+
+	*out_w = NULL;
+	if (!h->n_fields)
+		return kerr_set(e, KERR_USAGE, "package", "no fields");
+	w = calloc(1, sizeof *w);
+	if (!w || !(w->bufs[0] = malloc(PKG_BLOCK)) ||
+	    !(w->bufs[1] = malloc(PKG_BLOCK))) {
+		if (w)
+			free(w->bufs[0]);
+		free(w);
+		return kerr_set(e, KERR_NOMEM, "package", "out of memory");
+	}
+	w->buf = w->bufs[0];
+	w->out = out;
+	w->n_fields = h->n_fields;
+	memcpy(w->id, h->id, sizeof w->id);
+	crypto_generichash_init(&w->digest, NULL, 0, 32);
+
+	fields = json_array();
+	for (size_t i = 0; fields && i < h->n_fields; i++)
+		if (json_array_append_new(fields, json_string(h->fields[i])))
+			goto nomem;
+	o = json_pack("{s:i, s:s, s:s, s:{s:s, s:s, s:s}, s:{s:s, s:s},"
+		      " s:{s:s, s:s}, s:s, s:O, s:s}",
+		      "kluis_package", PKG_FORMAT, "part", "head",
+		      "package_id", h->id,
+		      "protocol", "id", h->protocol_id, "version",
+		      h->protocol_version, "digest", h->protocol_digest,
+		      "discloser", "name", h->discloser_name,
+		      "minisign_key_id", h->discloser_key_id,
+		      "recipient", "name", h->recipient_name, "age_recipient",
+		      h->recipient, "created_at", h->created_at, "fields",
+		      fields, "records",
+		      "text/csv; charset=utf-8; header=present; "
+		      "delimiter=','; newline=LF");
+	if (!o)
+		goto nomem;
+	rc = put_json_line(out, o, e);
+	json_decref(o);
+	json_decref(fields);
+	if (rc) {
+		pkg_writer_free(w);
+		return rc;
+	}
+	/* The CSV header is part of the digested records section. */
+	for (size_t i = 0; i < h->n_fields; i++) {
+		size_t n = strlen(h->fields[i]);
+		if (w->fill + 2 * n + 4 > PKG_BLOCK) {
+			pkg_writer_free(w);
+			return kerr_set(e, KERR_LIMIT, "package",
+					"field names too long");
+		}
+		if (i)
+			w->buf[w->fill++] = ',';
+		put_field(w, h->fields[i], n);
+	}
+	w->buf[w->fill++] = '\n';
+	/* From here the helper owns the sink until finish. */
+	if (pthread_mutex_init(&w->mu, NULL) == 0) {
+		if (pthread_cond_init(&w->cv, NULL) == 0) {
+			w->threaded = pthread_create(&w->thread, NULL, helper,
+						     w) == 0;
+			if (!w->threaded)
+				pthread_cond_destroy(&w->cv);
+		}
+		if (!w->threaded)
+			pthread_mutex_destroy(&w->mu);
+	}
+	*out_w = w;
+	return 0;
+nomem:
+	json_decref(o);
+	json_decref(fields);
+	pkg_writer_free(w);
+	return kerr_set(e, KERR_NOMEM, "package", "out of memory");
+}
+
+int pkg_write_record(struct pkg_writer *w, const char *const *values,
+		     const size_t *lens, struct kerr *e)
+{
+	size_t need = 1;
+
+	for (size_t i = 0; i < w->n_fields; i++)
+		need += 2 * lens[i] + 3;
+	if (need > PKG_BLOCK)
+		return kerr_set(e, KERR_LIMIT, "package", "record too long");
+	if (w->fill + need > PKG_BLOCK && flush(w, e))
+		return e->code;
+	for (size_t i = 0; i < w->n_fields; i++) {
+		if (i)
+			w->buf[w->fill++] = ',';
+		put_field(w, values[i], lens[i]);
+	}
+	w->buf[w->fill++] = '\n';
+	w->records++;
+	return 0;
+}
+
+int pkg_writer_finish(struct pkg_writer *w, struct pkg_tail *t,
+		      struct kerr *e)
+{
+	uint8_t d[32];
+	json_t *o;
+	int rc;
+
+	if (flush(w, e))
+		return e->code;
+	if (w->threaded) {
+		int rc_h = drain(w, e);
+
+		stop_helper(w);
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+		if (rc_h)
+			return rc_h;
+	}
+	crypto_generichash_final(&w->digest, d, sizeof d);
+	memcpy(t->records_digest, "blake2b-256:", 12);
+	sodium_bin2hex(t->records_digest + 12, sizeof t->records_digest - 12,
+		       d, sizeof d);
+	t->records = w->records;
+	o = json_pack("{s:i, s:s, s:s, s:I, s:s}", "kluis_package", PKG_FORMAT,
+		      "part", "tail", "package_id", w->id, "records",
+		      (json_int_t)w->records, "records_digest",
+		      t->records_digest);
+	if (!o)
+		return kerr_set(e, KERR_NOMEM, "package", "out of memory");
+	rc = put_json_line(w->out, o, e);
+	json_decref(o);
+	return rc;
+}
+
+void pkg_writer_free(struct pkg_writer *w)
+{
+	if (!w)
+		return;
+	if (w->threaded) {
+		/* Not finished (the export failed): a block not yet taken
+		 * is dropped, the one being written completes, and the
+		 * helper goes.  The caller discards the sink after this. */
+		pthread_mutex_lock(&w->mu);
+		w->job = NULL;
+		pthread_mutex_unlock(&w->mu);
+		stop_helper(w);
+		pthread_cond_destroy(&w->cv);
+		pthread_mutex_destroy(&w->mu);
+	}
+	for (int i = 0; i < 2; i++) {
+		if (w->bufs[i]) {
+			sodium_memzero(w->bufs[i], PKG_BLOCK);
+			free(w->bufs[i]);
+		}
+	}
+	sodium_memzero(w, sizeof *w);
+	free(w);
+}
+
+int pkg_trusted_comment(const struct pkg_head *h, const struct pkg_tail *t,
+			char *out, size_t cap, struct kerr *e)
+{
+	int n = snprintf(out, cap,
+			 "kluis-package %s protocol=%s version=%s digest=%s "
+			 "records=%llu records_digest=%s created=%s",
+			 h->id, h->protocol_id, h->protocol_version,
+			 h->protocol_digest, (unsigned long long)t->records,
+			 t->records_digest, h->created_at);
+
+	if (n < 0 || (size_t)n >= cap)
+		return kerr_set(e, KERR_LIMIT, "package",
+				"trusted comment too long");
+	for (int i = 0; i < n; i++)
+		if (out[i] == '\n' || out[i] == '\r')
+			return kerr_set(e, KERR_FORMAT, "package",
+					"line break in the trusted comment");
+	return 0;
+}

@@ -1,0 +1,77 @@
+/*
+ * pkg — the plaintext inside a kluis package (docs/formats.md §8).
+ *
+ *   {"kluis_package":1,"part":"head",…}      one line: what is known up front
+ *   naam,voornaam,…                          CSV header = protocol field names
+ *   records                                  RFC 4180, ',' and LF, UTF-8
+ *   {"kluis_package":1,"part":"tail",…}      one line: count and digest
+ *
+ * The head and the tail together are the manifest.  The count and the
+ * records digest are only known once the last record streamed past, so
+ * they trail the records instead of being buffered: memory never grows
+ * with the register.  A tail line is unambiguous because a record line can
+ * never start with `{"` — a field holding a quote is always quoted.  The
+ * records digest is BLAKE2b-256 over the exact bytes from the first byte of
+ * the CSV header up to (not including) the tail line.
+ *
+ * The writer only frames and escapes; what goes in (validated, normalised,
+ * minimised values) is the export workflow's business.  Values are taken
+ * as given and never re-interpreted.
+ */
+#ifndef KLUIS_PKG_H
+#define KLUIS_PKG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kerr.h"
+#include "kio.h"
+
+#define PKG_FORMAT 1
+#define PKG_ID_LEN 32              /* random 128-bit id, lowercase hex */
+#define PKG_DIGEST_LEN 76          /* "blake2b-256:" + 64 hex digits */
+#define PKG_TIME_LEN 20            /* "2026-11-29T10:11:12Z" */
+
+struct pkg_head {
+	char id[PKG_ID_LEN + 1];
+	const char *protocol_id, *protocol_version, *protocol_digest;
+	const char *discloser_name;
+	const char *discloser_key_id;   /* minisign key id, as minisign prints it */
+	const char *recipient_name;
+	const char *recipient;          /* age1… */
+	char created_at[PKG_TIME_LEN + 1];
+	const char *const *fields;      /* protocol field names, in order */
+	size_t n_fields;
+};
+
+struct pkg_tail {
+	uint64_t records;
+	char records_digest[PKG_DIGEST_LEN + 1];
+};
+
+/* A fresh random package id. */
+void pkg_new_id(char id[PKG_ID_LEN + 1]);
+/* Now, as UTC ISO 8601 with seconds. */
+void pkg_now(char out[PKG_TIME_LEN + 1]);
+
+struct pkg_writer;
+
+/* Write the head line and the CSV header to `out` (borrowed; typically an
+ * age encryptor's sink). */
+int pkg_writer_begin(struct pkg_writer **out_w, const struct pkg_head *h,
+		     struct ksink *out, struct kerr *e);
+/* One record: n_fields values (UTF-8, no NUL; len 0 = empty). */
+int pkg_write_record(struct pkg_writer *w, const char *const *values,
+		     const size_t *lens, struct kerr *e);
+/* Write the tail line; *t receives the count and digest. */
+int pkg_writer_finish(struct pkg_writer *w, struct pkg_tail *t,
+		      struct kerr *e);
+/* Wipes the buffered records.  NULL is fine. */
+void pkg_writer_free(struct pkg_writer *w);
+
+/* The trusted comment of the package's minisign signature (one line). */
+int pkg_trusted_comment(const struct pkg_head *h, const struct pkg_tail *t,
+			char *out, size_t cap, struct kerr *e);
+
+#endif

@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# kluis export on generated registers: the package verifies with the real
+# minisign and decrypts with the real age; an independent checker
+# (tests/package_check.py) finds every record selected, valid and normalised,
+# the counts adding up and no value of a dropped column; Windows-1252 and
+# UTF-8-with-BOM registers give the same records; the ledger resolves record
+# numbers to dossier numbers; a one-time protocol refuses a second package.
+. "$(dirname "$0")/lib.sh"
+
+GEN=$(dirname "$KLUIS")/tools/kluis-gen
+CHECK="$PY $KLUIS_SRC/tests/package_check.py"
+SEED=$KLUIS_SRC/protocols/opgroeien-serv-2021.json
+DROP=(--drop Dossiernummer --drop Rijksregisternummer --drop Adres --drop Opmerkingen)
+# Fewer rows under the sanitizers: same paths, a tenth of the time.
+ROWS=100000
+[ "$KLUIS_SAN" = 1 ] && ROWS=10000
+
+# keys and protocol, shared by the tests below
+(
+	cd "$T"
+	"$KLUIS" keygen --out disc -W --label "Opgroeien regie" >/dev/null
+	"$KLUIS" keygen --out rcpt -W --label SERV >/dev/null
+	"$KLUIS" keygen --out other -W --label Iemand >/dev/null
+	"$KLUIS" protocol set-keys "$SEED" --discloser disc.pub \
+		--recipient rcpt.pub -o proto.json >/dev/null
+	"$KLUIS" protocol digest proto.json >digest
+	mkdir -p keys && mv disc.minisign.key keys/
+) || { echo "not ok 1 - setup"; exit 1; }
+
+# export_ok NAME REGISTER [options]: export into out-NAME, decrypt to NAME.plain
+export_ok() {
+	local name=$1 reg=$2
+	shift 2
+	mkdir -p "out-$name"
+	"$KLUIS" export -p proto.json -r "$reg" -t rcpt.pub \
+		-s keys/disc.minisign.key -o "out-$name" --ledger "ledger-$name.db" \
+		"$@" >"$name.out"
+	id=$(sed -n "s/^package   //p" "$name.out")
+	[ -n "$id" ]
+	minisign -V -q -p disc.minisign.pub -m "out-$name/$id.age"
+	age -d -i rcpt.age.key -o "$name.plain" "out-$name/$id.age"
+	echo "$id" >"$name.id"
+}
+
+t "a dirty register of $ROWS rows: verifies, decrypts, every record checks out" '
+	"$GEN" --rows '"$ROWS"' --dirty 5 --seed 11 --out dirty.csv
+	export_ok dirty dirty.csv --key-column Dossiernummer
+	id=$(cat dirty.id)
+	$CHECK proto.json dirty.plain --digest "$(cat digest)" \
+		--report out-dirty/$id.report.json --register dirty.csv \
+		--encoding utf-8 "${DROP[@]}"
+	grep -Eq "^records   read '"$ROWS"' = selected [0-9]+ \+ excluded [1-9][0-9]* \+ rejected [1-9][0-9]*$" dirty.out
+'
+
+t 'the report: counts add up, rejections name line/field/reason, no values' '
+	id=$(cat dirty.id)
+	$PY - out-dirty/$id.report.json dirty.csv <<-EOF
+	import csv, json, sys
+	r = json.load(open(sys.argv[1]))
+	c = r["counts"]
+	assert c["read"] == c["selected"] + c["excluded"] + c["rejected"], c
+	assert c["read"] == '"$ROWS"', c
+	assert c["rejected"] > 0 and c["excluded"] > 0 and c["blanked_values"] > 0, c
+	rej = [i for i in r["issues"] if i["action"] == "rejected"]
+	assert len({i["line"] for i in rej}) == c["rejected"], (len(rej), c)
+	for i in r["issues"]:
+	    assert set(i) == {"line", "field", "column", "action", "reason"}, i
+	    assert i["line"] >= 2 and i["reason"], i
+	reasons = {i["reason"] for i in r["issues"]}
+	for want in ("not a date", "required value missing"):
+	    assert any(want in x for x in reasons), (want, reasons)
+	# no register value in the report (below: grep -F over all of them)
+	rows = csv.reader(open(sys.argv[2], encoding="utf-8", newline=""), delimiter=";")
+	header = next(rows)
+	vals = set()
+	for row in rows:
+	    vals.update(v for v in row if len(v) >= 8 and "\n" not in v and v not in header)
+	open("values.txt", "w", encoding="utf-8").write("\n".join(sorted(vals)) + "\n")
+	assert set(r["dropped_columns"]) == {"Dossiernummer", "Rijksregisternummer", "Adres", "Opmerkingen"}, r["dropped_columns"]
+	EOF
+	[ "$(wc -l <values.txt)" -gt 1000 ]
+	! grep -F -f values.txt out-dirty/$id.report.json
+'
+
+t 'line numbers in the report are the file'"'"'s real lines (quoted newlines counted)' '
+	id=$(cat dirty.id)
+	$PY - out-dirty/$id.report.json dirty.csv <<-EOF
+	import json, sys
+	r = json.load(open(sys.argv[1]))
+	lines = open(sys.argv[2], encoding="utf-8", newline="").read().split("\n")
+	# a rejected impossible date: the named line holds a record start whose
+	# startdatum/datum_stopzetting column is not a valid date
+	n = 0
+	for i in r["issues"]:
+	    if i["reason"] == "not a date" and i["field"] == "startdatum":
+	        line = lines[i["line"] - 1]
+	        assert line.count(";") >= 8, (i, len(line))
+	        n += 1
+	assert n > 0
+	EOF
+'
+
+t 'the ledger resolves record numbers to dossier numbers' '
+	id=$(cat dirty.id)
+	"$KLUIS" ledger resolve --ledger ledger-dirty.db "$id" 1 >r1
+	"$KLUIS" ledger resolve --ledger ledger-dirty.db "$id" 7 >r7
+	grep -Eq "^DOS-[0-9]{4}-[0-9]{6}$" r1
+	# record 7 of the package is the 7th selected row: find it independently
+	$PY - dirty.plain dirty.csv "$(cat r7)" <<-EOF
+	import csv, io, sys, unicodedata
+	plain = open(sys.argv[1], encoding="utf-8").read().split("\n")
+	rec = next(csv.reader([plain[8]]))  # head, header, records 1..7
+	rows = csv.reader(open(sys.argv[2], encoding="utf-8", newline=""), delimiter=";")
+	header = next(rows)
+	dos = [r for r in rows if r and r[0] == sys.argv[3]]
+	assert len(dos) >= 1, sys.argv[3]
+	gem = dos[0][header.index("Gemeente")]
+	assert " ".join(unicodedata.normalize("NFC", gem).split()) == rec[8], (gem, rec[8])
+	EOF
+	expect_exit 1 "$KLUIS" ledger resolve --ledger ledger-dirty.db "$id" 99999999
+	"$KLUIS" ledger list --ledger ledger-dirty.db >list
+	grep -q "$id" list
+'
+
+t 'a one-time protocol refuses a second package, naming the first; --supersede records why' '
+	id=$(cat dirty.id)
+	expect_exit 1 "$KLUIS" export -p proto.json -r dirty.csv -t rcpt.pub \
+		-s keys/disc.minisign.key -o out-dirty --ledger ledger-dirty.db 2>err
+	grep -q "$id" err
+	[ "$(ls out-dirty | wc -l)" = 3 ]
+	"$KLUIS" export -p proto.json -r dirty.csv -t rcpt.pub -q \
+		-s keys/disc.minisign.key -o out-dirty --ledger ledger-dirty.db \
+		--supersede "correctie na kwaliteitsmelding" --json >sup.json
+	$PY -c "import json,sys; d=json.load(open(\"sup.json\")); assert d[\"package\"][\"supersedes\"] == \"$id\", d[\"package\"]"
+	[ "$(ls out-dirty | wc -l)" = 6 ]
+'
+
+t 'Windows-1252 and UTF-8 with BOM registers give identical records' '
+	"$GEN" --rows 20000 --dirty 5 --seed 5 --encoding cp1252 --out cp.csv
+	"$GEN" --rows 20000 --dirty 5 --seed 5 --encoding utf-8-bom --out bom.csv
+	! cmp -s cp.csv bom.csv
+	export_ok cp cp.csv --encoding cp1252
+	export_ok bom bom.csv
+	# the same records section, so the same records digest
+	sed "1d;\$d" cp.plain >cp.records
+	sed "1d;\$d" bom.plain >bom.records
+	cmp cp.records bom.records
+	[ "$(tail -n1 cp.plain | sed "s/.*records_digest//")" = "$(tail -n1 bom.plain | sed "s/.*records_digest//")" ]
+	grep -q "windows-1252" cp.out
+'
+
+t 'an undeclared Windows-1252 register is detected and said so' '
+	expect_exit 0 "$KLUIS" export -n -p proto.json -r cp.csv 2>err >out
+	grep -q "read as Windows-1252 (line [0-9]*" err
+	grep -q "windows-1252 (detected)" out
+'
+
+t 'a register in the second header layout (other aliases and order) exports the same records' '
+	"$GEN" --rows 5000 --seed 3 --headers 2 --out h2.csv
+	"$GEN" --rows 5000 --seed 3 --headers 1 --out h1.csv
+	export_ok h1 h1.csv
+	export_ok h2 h2.csv
+	sed "1d;\$d" h1.plain >h1.records
+	sed "1d;\$d" h2.plain >h2.records
+	cmp h1.records h2.records
+'
+
+t 'CRLF, comma-separated registers read the same as LF/semicolon ones' '
+	"$GEN" --rows 5000 --seed 3 --delimiter , --crlf --out crlf.csv
+	export_ok crlf crlf.csv
+	sed "1d;\$d" crlf.plain >crlf.records
+	cmp h1.records crlf.records
+'
+
+t 'a dry run reads and counts but writes nothing' '
+	mkdir dry
+	"$KLUIS" export -n -p proto.json -r h1.csv -o dry --json >dry.json
+	[ -z "$(ls dry)" ]
+	$PY -c "import json; d=json.load(open(\"dry.json\")); c=d[\"counts\"]; assert d[\"dry_run\"] and c[\"read\"] == 5000 == c[\"selected\"]+c[\"excluded\"]+c[\"rejected\"]"
+'
+
+t 'rows of bare delimiters are skipped like blank lines, and counted' '
+	{ head -n 1 h1.csv; printf ";;;;;;;;;;;;;;;;\n ; ;;;;;;;;;;;;;;\n"; tail -n +2 h1.csv; printf ";;;;;;;;;;;;;;;;\n"; } >blank.csv
+	"$KLUIS" export -n -p proto.json -r blank.csv --json >blank.json
+	$PY -c "import json; d=json.load(open(\"blank.json\")); assert d[\"counts\"][\"read\"] == 5000 and d[\"register\"][\"blank_rows\"] == 3, (d[\"counts\"], d[\"register\"])"
+'
+
+t 'a dry run needs no keys, not even in the protocol' '
+	"$KLUIS" export -n -q -p "$SEED" -r h1.csv
+'
+
+t '--max-rejects: over the limit exits 1 and writes nothing' '
+	mkdir mr
+	expect_exit 1 "$KLUIS" export -p proto.json -r dirty.csv -t rcpt.pub \
+		-s keys/disc.minisign.key -o mr --ledger mr.db --max-rejects 10 2>err
+	grep -q "more than 10 records rejected" err
+	[ -z "$(ls mr)" ]
+	"$KLUIS" ledger list --ledger mr.db >l
+	! grep -q "^[0-9a-f]\{32\}" l
+'
+
+t 'progress: a line on a terminal, nothing otherwise or with --quiet' '
+	ttyrun x "$KLUIS" export -n -p proto.json -r dirty.csv 2>tty.txt >/dev/null
+	grep -q "rows/s, 100%" tty.txt
+	"$KLUIS" export -n -p proto.json -r dirty.csv 2>pipe.txt >/dev/null
+	! grep -q "rows/s" pipe.txt
+	ttyrun x "$KLUIS" export -n -q -p proto.json -r dirty.csv 2>q.txt >/dev/null
+	! grep -q "rows/s" q.txt
+'
+
+t 'the package checker is not a rubber stamp: it catches a bad record' '
+	# a record out of the selection and a non-E.164 phone, digest fixed up
+	$PY - dirty.plain bad.plain <<-"EOF"
+	import hashlib, json, sys
+	lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+	rec = lines[2].split(",")
+	rec[5], rec[6], rec[3] = "1990-01-01", "2000-01-01", "0470123456"
+	lines[2] = ",".join(rec)
+	body = ("\n".join(lines[1:-2]) + "\n").encode()
+	tail = json.loads(lines[-2])
+	tail["records_digest"] = "blake2b-256:" + hashlib.blake2b(body, digest_size=32).hexdigest()
+	lines[-2] = json.dumps(tail, separators=(",", ":"))
+	open(sys.argv[2], "w", encoding="utf-8").write("\n".join(lines))
+	EOF
+	! $CHECK proto.json bad.plain >chk
+	grep -q "record 1: does not satisfy the selection rule" chk
+	grep -q "record 1, field telefoonnummer: phone not E.164" chk
+'
+
+done_testing

@@ -1,0 +1,154 @@
+/* pcache: the cache must give exactly what pfield_normalise gives (code,
+ * reason pointer, value), whatever the order of cells, the output buffer
+ * or the hit rate. */
+#include <stdio.h>
+#include <string.h>
+
+#include "pcache.h"
+#include "unit.h"
+
+static void field_init(struct pfield *f, const char *name,
+		       enum pfield_type type)
+{
+	memset(f, 0, sizeof *f);
+	f->name = name;
+	f->label = name;
+	f->description = "";
+	f->type = type;
+	f->category = PF_ATTRIBUTE;
+}
+
+/* One cell through both; 1 if they agree in every respect. */
+static int same(struct pcache *c, const struct pfield *f, const char *in,
+		size_t len, size_t out_max)
+{
+	struct kbuf a = KBUF_INIT(out_max), b = KBUF_INIT(out_max);
+	struct kerr e;
+	const char *wa = "unset", *wb = "unset";
+	int ra, rb, ok;
+
+	/* Both start with an old value that must be replaced. */
+	kbuf_puts(&a, "old", &e);
+	kbuf_puts(&b, "old", &e);
+	ra = pfield_normalise(f, in, len, &a, &wa);
+	rb = pcache_normalise(c, in, len, &b, &wb);
+	ok = ra == rb && wa == wb && a.len == b.len &&
+	     (a.len == 0 || memcmp(a.p, b.p, a.len) == 0);
+	if (!ok)
+		printf("# %s: cell of %zu bytes: %d/%s vs %d/%s\n", f->name,
+		       len, ra, wa ? wa : "-", rb, wb ? wb : "-");
+	kbuf_free(&a);
+	kbuf_free(&b);
+	return ok;
+}
+
+static const char *const cells[] = {
+	"", " ", "  Jan\t Smet ", "Ren\xc3\xa9", "Rene\xcc\x81", "a\x07",
+	"\xff", "01/02/2015", "2015-02-01", "31/02/2015", "29/02/2016 00:00",
+	"42", "-7", "+0", "-9223372036854775808", "9223372036854775808",
+	"x@Example.BE", "<a@b.be>", "a@b.be;c@d.be", "0470 12 34 56",
+	"+32 (0)9 123 45 67", "Sint-Agatha-Berchem",
+	/* longer than a slot holds */
+	"Een naam die langer is dan zesenvijftig bytes, met nog wat meer",
+	"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz12",
+	"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz123",
+};
+
+static void agrees_with_pfield(void)
+{
+	static const enum pfield_type types[] = { PF_TEXT, PF_EMAIL, PF_PHONE,
+						  PF_DATE, PF_INT };
+	const size_t n = sizeof cells / sizeof *cells;
+
+	for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+		struct pfield f;
+		struct pcache *c;
+		uint64_t lookups, hits;
+
+		field_init(&f, "f", types[t]);
+		f.max_length = 20;
+		f.has_min = types[t] == PF_INT;
+		f.min = -10;
+		memcpy(f.date_min, "2000-01-01", 11);
+		c = pcache_new(&f);
+		CHECK(c != NULL);
+		/* Several rounds in a scrambled order: misses, then hits. */
+		for (size_t round = 0; round < 6; round++)
+			for (size_t k = 0; k < n; k++) {
+				const char *in = cells[(k * 7 + round) % n];
+				CHECK(same(c, &f, in, strlen(in), 1 << 16));
+				/* A prepared lookup too. */
+				pcache_prepare(c, in, strlen(in));
+				CHECK(same(c, &f, in, strlen(in), 1 << 16));
+			}
+		pcache_stats(c, &lookups, &hits);
+		CHECK(lookups > 0 && hits > lookups / 2);
+		pcache_free(c);
+	}
+}
+
+static void small_output(void)
+{
+	/* A value that is cached but does not fit this output: the same
+	 * "too long" as without the cache, and nothing cached from it. */
+	struct pfield f;
+	struct pcache *c;
+
+	field_init(&f, "naam", PF_TEXT);
+	c = pcache_new(&f);
+	CHECK(c != NULL);
+	CHECK(same(c, &f, "Vandenbroucke", 13, 1 << 16));
+	CHECK(same(c, &f, "Vandenbroucke", 13, 4));
+	CHECK(same(c, &f, "Vandenbroucke", 13, 1 << 16));
+	CHECK(same(c, &f, "Vandenbroucke", 13, 4));
+	pcache_free(c);
+}
+
+static void ints_by_hand(void)
+{
+	/* do_int formats without printf: the extremes. */
+	struct kbuf out = KBUF_INIT(64);
+	struct pfield f;
+	const char *why;
+
+	field_init(&f, "n", PF_INT);
+	CHECK(pfield_normalise(&f, "-9223372036854775808", 20, &out, &why) ==
+	      NORM_OK);
+	CHECK_STR((const char *)out.p, "-9223372036854775808");
+	CHECK(pfield_normalise(&f, " +0 ", 4, &out, &why) == NORM_OK);
+	CHECK_STR((const char *)out.p, "0");
+	CHECK(pfield_normalise(&f, "9223372036854775807", 19, &out, &why) ==
+	      NORM_OK);
+	CHECK_STR((const char *)out.p, "9223372036854775807");
+	kbuf_free(&out);
+}
+
+static void unique_cells_turn_it_off(void)
+{
+	/* E-mail-like columns never repeat: after a window the cache stops
+	 * looking, and the results stay right. */
+	struct pfield f;
+	struct pcache *c;
+	uint64_t lookups, hits;
+	char cell[32];
+
+	field_init(&f, "e-mail", PF_EMAIL);
+	c = pcache_new(&f);
+	CHECK(c != NULL);
+	for (int i = 0; i < 20000; i++) {
+		int n = snprintf(cell, sizeof cell, "p%d@example.be", i);
+		CHECK(same(c, &f, cell, (size_t)n, 1 << 16));
+	}
+	pcache_stats(c, &lookups, &hits);
+	CHECK(hits == 0);
+	CHECK(lookups < 20000);
+	pcache_free(c);
+}
+
+const struct unit_case suite_pcache[] = {
+	{ "pcache: agrees with pfield_normalise", agrees_with_pfield },
+	{ "pcache: output buffer too small", small_output },
+	{ "pcache: ints formatted by hand", ints_by_hand },
+	{ "pcache: unique cells turn it off", unique_cells_turn_it_off },
+	{ NULL, NULL },
+};

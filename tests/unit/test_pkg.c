@@ -1,0 +1,185 @@
+/* pkg: the package plaintext — head and tail lines, CSV escaping, the
+ * records digest over exactly the CSV section, the trusted comment. */
+#include <sodium.h>
+#include <stdio.h>
+
+#include "kluis.h"
+#include "unit.h"
+
+static const char *const names[] = { "naam", "gemeente", "capaciteit" };
+
+static void head_init(struct pkg_head *h)
+{
+	memset(h, 0, sizeof *h);
+	memcpy(h->id, "0123456789abcdef0123456789abcdef", PKG_ID_LEN + 1);
+	h->protocol_id = "p-1";
+	h->protocol_version = "1.0";
+	h->protocol_digest = "sha256:00";
+	h->discloser_name = "Opgroeien";
+	h->discloser_key_id = "ABCDEF";
+	h->recipient_name = "SIA";
+	h->recipient = "age1xyz";
+	memcpy(h->created_at, "2026-11-29T10:00:00Z", PKG_TIME_LEN + 1);
+	h->fields = names;
+	h->n_fields = 3;
+}
+
+/* Write records through a kbuf sink; returns the plaintext in out. */
+static int write_pkg(const char *const (*recs)[3], size_t n,
+		     struct kbuf *out, struct pkg_tail *t)
+{
+	struct pkg_head h;
+	struct kbuf_sink s;
+	struct pkg_writer *w;
+	struct kerr e;
+
+	head_init(&h);
+	kbuf_sink_init(&s, out);
+	if (pkg_writer_begin(&w, &h, &s.base, &e))
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		size_t lens[3];
+		for (int j = 0; j < 3; j++)
+			lens[j] = strlen(recs[i][j]);
+		if (pkg_write_record(w, recs[i], lens, &e))
+			return -1;
+	}
+	if (pkg_writer_finish(w, t, &e))
+		return -1;
+	pkg_writer_free(w);
+	return 0;
+}
+
+static void framing_and_escaping(void)
+{
+	static const char *const recs[][3] = {
+		{ "Peeters", "Gent", "12" },
+		{ "VZW \"De Boom\"", "Sint-Pieters, Leeuw", "" },
+		{ "", "", "" },
+		{ "=HYPERLINK(\"x\")", "Ééklo", "3" },
+	};
+	struct kbuf out = KBUF_INIT(1 << 20);
+	struct pkg_tail t;
+	const char *p, *csv, *tail;
+	uint8_t d[32];
+	char hex[65];
+
+	CHECK(write_pkg(recs, 4, &out, &t) == 0);
+	CHECK(t.records == 4);
+	p = (const char *)out.p;
+	CHECK(strncmp(p, "{\"kluis_package\":1,\"part\":\"head\",\"package_id\":"
+			 "\"0123456789abcdef0123456789abcdef\"", 79) == 0);
+	CHECK(strstr(p, "\"fields\":[\"naam\",\"gemeente\",\"capaciteit\"]"));
+	csv = strchr(p, '\n') + 1;
+	tail = strstr(csv, "\n{\"kluis_package\":1,\"part\":\"tail\"");
+	CHECK(tail != NULL);
+	tail++;
+	CHECK_MEM(csv,
+		  "naam,gemeente,capaciteit\n"
+		  "Peeters,Gent,12\n"
+		  "\"VZW \"\"De Boom\"\"\",\"Sint-Pieters, Leeuw\",\n"
+		  ",,\n"
+		  "\"=HYPERLINK(\"\"x\"\")\",Ééklo,3\n",
+		  (size_t)(tail - csv));
+	/* the digest covers exactly header + records */
+	crypto_generichash(d, sizeof d, (const uint8_t *)csv,
+			   (size_t)(tail - csv), NULL, 0);
+	sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+	CHECK(strncmp(t.records_digest, "blake2b-256:", 12) == 0);
+	CHECK_STR(t.records_digest + 12, hex);
+	CHECK(strstr(tail, hex) != NULL);
+	CHECK(strstr(tail, "\"records\":4") != NULL);
+	CHECK(out.p[out.len - 1] == '\n' &&
+	      memchr(tail, '\n', out.len - (size_t)(tail - p)) ==
+		      (const char *)out.p + out.len - 1);
+	kbuf_free(&out);
+}
+
+static void no_record_line_starts_like_the_tail(void)
+{
+	/* A value that looks like the tail must come out quoted. */
+	static const char *const recs[][3] = {
+		{ "{\"kluis_package\":1}", "x", "1" },
+	};
+	struct kbuf out = KBUF_INIT(1 << 16);
+	struct pkg_tail t;
+
+	CHECK(write_pkg(recs, 1, &out, &t) == 0);
+	CHECK(strstr((const char *)out.p,
+		     "\n\"{\"\"kluis_package\"\":1}\",x,1\n") != NULL);
+	kbuf_free(&out);
+}
+
+static void many_records_cross_blocks(void)
+{
+	/* Enough to flush the 256 KiB block several times: the digest and
+	 * count must not depend on where blocks end. */
+	static const char *const rec[][3] = { { "Janssens-Van den Broeck",
+						"Sint-Niklaas", "150" } };
+	struct kbuf out = KBUF_INIT(64u << 20);
+	struct kbuf_sink s;
+	struct pkg_head h;
+	struct pkg_writer *w;
+	struct pkg_tail t;
+	struct kerr e;
+	size_t lens[3] = { 23, 12, 3 };
+	const char *csv, *tail;
+	uint8_t d[32];
+	char hex[65];
+
+	head_init(&h);
+	kbuf_sink_init(&s, &out);
+	CHECK(pkg_writer_begin(&w, &h, &s.base, &e) == 0);
+	for (int i = 0; i < 50000; i++)
+		CHECK(pkg_write_record(w, rec[0], lens, &e) == 0);
+	CHECK(pkg_writer_finish(w, &t, &e) == 0);
+	pkg_writer_free(w);
+	CHECK(t.records == 50000);
+	csv = strchr((const char *)out.p, '\n') + 1;
+	tail = strstr(csv, "\n{\"kluis_package\"") + 1;
+	CHECK((size_t)(tail - csv) == 25 + 50000 * 41);
+	crypto_generichash(d, sizeof d, (const uint8_t *)csv,
+			   (size_t)(tail - csv), NULL, 0);
+	sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+	CHECK_STR(t.records_digest + 12, hex);
+	kbuf_free(&out);
+}
+
+static void trusted_comment(void)
+{
+	struct pkg_head h;
+	struct pkg_tail t = { 7, "blake2b-256:ab" };
+	char tc[MS_COMMENT_MAX];
+	struct kerr e;
+
+	head_init(&h);
+	CHECK(pkg_trusted_comment(&h, &t, tc, sizeof tc, &e) == 0);
+	CHECK_STR(tc, "kluis-package 0123456789abcdef0123456789abcdef "
+		      "protocol=p-1 version=1.0 digest=sha256:00 records=7 "
+		      "records_digest=blake2b-256:ab "
+		      "created=2026-11-29T10:00:00Z");
+	h.protocol_version = "1.0\n";
+	CHECK(pkg_trusted_comment(&h, &t, tc, sizeof tc, &e) == KERR_FORMAT);
+	CHECK(pkg_trusted_comment(&h, &t, tc, 20, &e) == KERR_LIMIT);
+}
+
+static void ids_are_random_hex(void)
+{
+	char a[PKG_ID_LEN + 1], b[PKG_ID_LEN + 1], now[PKG_TIME_LEN + 1];
+
+	pkg_new_id(a);
+	pkg_new_id(b);
+	CHECK(strlen(a) == 32 && strspn(a, "0123456789abcdef") == 32);
+	CHECK(strcmp(a, b) != 0);
+	pkg_now(now);
+	CHECK(strlen(now) == 20 && now[10] == 'T' && now[19] == 'Z');
+}
+
+const struct unit_case suite_pkg[] = {
+	{ "pkg: head, CSV escaping, tail, digest", framing_and_escaping },
+	{ "pkg: a value like the tail is quoted", no_record_line_starts_like_the_tail },
+	{ "pkg: 50 000 records across blocks", many_records_cross_blocks },
+	{ "pkg: trusted comment", trusted_comment },
+	{ "pkg: ids and times", ids_are_random_hex },
+	{ NULL, NULL },
+};
