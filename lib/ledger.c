@@ -427,13 +427,14 @@ static int settings(struct ledger *l, struct kerr *e)
 	if (rc)
 		return rc;
 	/* secure_delete: rolled-back keys are overwritten, not just freed.
-	 * A generous cache keeps a big export's pages out of the WAL until
-	 * commit. */
+	 * The cache is kept small (4 MiB): export promises memory that does
+	 * not grow with the register, and a big export's key pages simply
+	 * spill to the WAL before commit. */
 	return exec(l,
 		    "PRAGMA synchronous = FULL;"
 		    "PRAGMA foreign_keys = ON;"
 		    "PRAGMA secure_delete = ON;"
-		    "PRAGMA cache_size = -32768;",
+		    "PRAGMA cache_size = -4096;",
 		    "settings", e);
 }
 
