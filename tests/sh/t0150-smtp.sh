@@ -12,7 +12,6 @@
 . "$(dirname "$0")/lib.sh"
 
 SMTPSEND=${KLUIS_BUILD:-$(dirname "$KLUIS")}/tests/tools/smtpsend
-SMTPD="$KLUIS_SRC/tests/smtpd.py"
 cd "$T" || exit 2
 
 if ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
@@ -22,35 +21,9 @@ if ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
 	exit
 fi
 
-# Every server started here is stopped by pid when the script ends.
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-# start_smtpd NAME [smtpd.py options]: serve Maildir $T/NAME; the port
-# ends up in $T/NAME.port.
-start_smtpd() {
-	local name=$1 i
-	shift
-	"$PY" "$SMTPD" --maildir "$T/$name" --portfile "$T/$name.port" "$@" \
-		2>"$T/$name.log" &
-	PIDS+=($!)
-	for i in $(seq 100); do
-		[ -s "$T/$name.port" ] && return 0
-		sleep 0.1
-	done
-	echo "# smtpd.py $name did not start:" >&2
-	sed 's/^/# /' "$T/$name.log" >&2
-	return 1
-}
+start_smtpd() { smtpd_start "$@"; }
 port() { cat "$T/$1.port"; }
-count() { find "$T/$1/new" "$T/$1/cur" -type f 2>/dev/null | wc -l; }
+count() { smtpd_count "$1"; }
 send() { "$SMTPSEND" send "$@"; }
 
 FROM=discloser@opgroeien.example

@@ -16,16 +16,9 @@ ROWS=100000
 [ "$KLUIS_SAN" = 1 ] && ROWS=10000
 
 # keys and protocol, shared by the tests below
-(
-	cd "$T"
-	"$KLUIS" keygen --out disc -W --label "Opgroeien regie" >/dev/null
-	"$KLUIS" keygen --out rcpt -W --label SERV >/dev/null
-	"$KLUIS" keygen --out other -W --label Iemand >/dev/null
-	"$KLUIS" protocol set-keys "$SEED" --discloser disc.pub \
-		--recipient rcpt.pub -o proto.json >/dev/null
-	"$KLUIS" protocol digest proto.json >digest
-	mkdir -p keys && mv disc.minisign.key keys/
-) || { echo "not ok 1 - setup"; exit 1; }
+{ parties "$T" "$SEED" && "$KLUIS" protocol digest "$T/proto.json" >"$T/digest" &&
+  mkdir -p "$T/keys" && mv "$T/disc.minisign.key" "$T/keys/"; } ||
+	{ echo "not ok 1 - setup"; exit 1; }
 
 # export_ok NAME REGISTER [options]: export into out-NAME, decrypt to NAME.plain
 export_ok() {

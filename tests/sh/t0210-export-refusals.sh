@@ -8,15 +8,8 @@
 GEN=$(dirname "$KLUIS")/tools/kluis-gen
 SEED=$KLUIS_SRC/protocols/opgroeien-serv-2021.json
 
-(
-	cd "$T"
-	"$KLUIS" keygen --out disc -W --label "Opgroeien regie" >/dev/null
-	"$KLUIS" keygen --out rcpt -W --label SERV >/dev/null
-	"$KLUIS" keygen --out other -W --label Iemand >/dev/null
-	"$KLUIS" protocol set-keys "$SEED" --discloser disc.pub \
-		--recipient rcpt.pub -o proto.json >/dev/null
-	"$GEN" --rows 3000 --seed 2 --out good.csv
-) || { echo "not ok 1 - setup"; exit 1; }
+{ parties "$T" "$SEED" && "$GEN" --rows 3000 --seed 2 --out "$T/good.csv"; } ||
+	{ echo "not ok 1 - setup"; exit 1; }
 
 # refused NAME REGISTER MESSAGE [export options]: exit 1, MESSAGE on stderr,
 # nothing in out-NAME, no package in the ledger.

@@ -8,7 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 
 GEN=$(dirname "$KLUIS")/tools/kluis-gen
-SMTPD="$KLUIS_SRC/tests/smtpd.py"
 SEED=$KLUIS_SRC/protocols/opgroeien-serv-2021.json
 cd "$T" || exit 2
 
@@ -18,37 +17,11 @@ if ! "$PY" -c 'import aiosmtpd' 2>/dev/null; then
 	exit
 fi
 
-PIDS=()
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do
-		kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
+start_smtpd() { smtpd_start "$@"; }
+count() { smtpd_count "$1"; }
 
-start_smtpd() {
-	local name=$1 i
-	shift
-	"$PY" "$SMTPD" --maildir "$T/$name" --portfile "$T/$name.port" "$@" \
-		2>"$T/$name.log" &
-	PIDS+=($!)
-	for i in $(seq 100); do
-		[ -s "$T/$name.port" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
-count() { find "$T/$1/new" "$T/$1/cur" -type f 2>/dev/null | wc -l; }
-
-(
-	"$KLUIS" keygen --out disc -W --label "Opgroeien regie" >/dev/null
-	"$KLUIS" keygen --out rcpt -W --label SERV >/dev/null
-	"$KLUIS" protocol set-keys "$SEED" --discloser disc.pub \
-		--recipient rcpt.pub -o proto.json >/dev/null
-	"$GEN" --rows 3000 --dirty 3 --seed 4 --out reg.csv
-) || { echo "not ok 1 - setup"; exit 1; }
+{ parties "$T" "$SEED" && "$GEN" --rows 3000 --dirty 3 --seed 4 --out reg.csv; } ||
+	{ echo "not ok 1 - setup"; exit 1; }
 start_smtpd box || { echo "not ok 1 - smtpd"; exit 1; }
 start_smtpd auth --auth "mailer:geheim" || { echo "not ok 1 - smtpd"; exit 1; }
 PORT=$(cat box.port)
