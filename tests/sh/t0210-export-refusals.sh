@@ -95,6 +95,12 @@ for row in r[1:]:
 	refused old old.csv "no record is selected"
 '
 
+t 'two columns for one field, and an unknown --key-column, are refused by name' '
+	{ head -n 1 good.csv | sed "s/;Opmerkingen$/;Familienaam/"; tail -n +2 good.csv; } >twice.csv
+	refused twice twice.csv "both match protocol field '"'"'naam'"'"'"
+	refused nokey good.csv "no column '"'"'Dossier'"'"' for --key-column" -k Dossier
+'
+
 t 'usage errors exit 2' '
 	expect_exit 2 "$KLUIS" export -p proto.json
 	expect_exit 2 "$KLUIS" export -p proto.json -r good.csv -o x
