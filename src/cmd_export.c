@@ -383,8 +383,9 @@ int cmd_export(int argc, char **argv)
 		case OPT_ENCODING:
 			if (parse_encoding(optarg, &eo.encoding))
 				return cli_usage("export",
-						 "--encoding: auto, utf-8 or "
-						 "cp1252");
+						 "--encoding: auto, utf-8 "
+						 "(utf8) or cp1252 "
+						 "(windows-1252)");
 			break;
 		case OPT_DELIMITER:
 			if (parse_delimiter(optarg, &eo.delimiter))
