@@ -1,11 +1,12 @@
 /*
  * kluis.h — the public interface of libkluis, the header the CLI uses.
  *
- * Layer 1 (formats): kerr, kbuf, kio, kpump, kfile, b64, bech32, hkdf, armor, age,
- * agekey, minisign, pubfile, keygen, norm (field values).
- * csv (register exports), pkg (package plaintext), mime (.eml), smtp.
+ * Layer 1 (formats): kerr, kbuf, kio, kpump, kfile, b64, bech32, hkdf,
+ * armor, age, agekey, minisign, pubfile, keygen, norm (field values), csv
+ * (register exports), pkg (package plaintext), mime (.eml), smtp.
  * Layer 2 (protocol): pdiag, protocol (load, check, digest), psel
- * (selection), pfield (one field's value), prender (the Dutch text).
+ * (selection), pfield (one field's value), pcache (pfield results
+ * remembered, for export speed), prender (the Dutch text).
  * Layer 3 (store): ledger (the discloser's record of packages).
  * Layer 4 (workflows): export.  Every call returns 0 or a kerr code
  * and fills a struct kerr; nothing here prints or exits.
