@@ -20,6 +20,11 @@
  *  - The parser is compiled once per classifier (AVX2, SSE2, plain C) so
  *    that the classifier is inlined into its loop; one is picked at open.
  *
+ * A reader may also start mid-file from a csv_pos (another reader's state
+ * between records), or parse a caller's block in place (csv_open_block:
+ * the buffer is borrowed, never written, grown or freed, and its end is
+ * the end of input); the parallel export uses both.
+ *
  * The buffer may grow to max_record + 64 bytes or more, so a record that
  * does not fit is over the limit.  Whether a record is too long, and
  * which error comes first, depends on the bytes alone, never on how the
@@ -105,6 +110,7 @@ struct csv_reader {
 	size_t cap;   /* the most bcap may grow to */
 	size_t bcap, len, pos, hiwater;
 	bool eof, started, was_full;
+	bool borrowed; /* buf is the caller's block (csv_open_block) */
 	uint64_t base; /* bytes dropped from the front of buf so far */
 	uint64_t line; /* physical line at buf[pos] */
 	uint64_t more_qline; /* quote open when the record ran out (0: none) */
@@ -1235,8 +1241,9 @@ static int decode(struct csv_reader *r, struct csv_record *rec, size_t rs,
 
 /* ------------------------------------------------------------------ API */
 
-int csv_open(struct csv_reader **out, struct ksrc *src,
-	     const struct csv_opts *o, struct kerr *e)
+static int open_common(struct csv_reader **out, struct ksrc *src,
+		       uint8_t *block, size_t block_len,
+		       const struct csv_opts *o, struct kerr *e)
 {
 	static const struct csv_opts defaults;
 	const char *name;
@@ -1247,7 +1254,7 @@ int csv_open(struct csv_reader **out, struct ksrc *src,
 	if (!o)
 		o = &defaults;
 	name = o->name ? o->name : "register";
-	if (!src || !src->read)
+	if (!block && (!src || !src->read))
 		return kerr_set(e, KERR_USAGE, name, "no source to read");
 	if (o->delimiter != 0 && o->delimiter != ';' && o->delimiter != ',' &&
 	    o->delimiter != '\t')
@@ -1288,9 +1295,18 @@ int csv_open(struct csv_reader **out, struct ksrc *src,
 	r->bcap = cap / 16 < 256 ? 256 : cap / 16 > 65536 ? 65536 : cap / 16;
 	if (r->bcap > cap)
 		r->bcap = cap;
-	/* calloc: the block scanner may load (and mask off) bytes past the
-	 * data, which should at least be initialised. */
-	r->buf = calloc(1, r->bcap + PAD);
+	if (block) {
+		/* All the input is there: refill() is never needed, since
+		 * parse() only asks for more before the end of input. */
+		r->buf = block;
+		r->borrowed = true;
+		r->len = r->bcap = r->cap = block_len;
+		r->eof = true;
+	} else {
+		/* calloc: the block scanner may load (and mask off) bytes
+		 * past the data, which should at least be initialised. */
+		r->buf = calloc(1, r->bcap + PAD);
+	}
 	r->fcap = r->max_fields < 16 ? r->max_fields : 16;
 	r->fields = malloc(r->fcap * sizeof *r->fields);
 	if (!r->buf || !r->fields) {
@@ -1299,6 +1315,73 @@ int csv_open(struct csv_reader **out, struct ksrc *src,
 	}
 	*out = r;
 	return 0;
+}
+
+int csv_open(struct csv_reader **out, struct ksrc *src,
+	     const struct csv_opts *o, struct kerr *e)
+{
+	return open_common(out, src, NULL, 0, o, e);
+}
+
+/* Take over the state of a reader that stopped at `at`. */
+static int resume(struct csv_reader *r, const struct csv_pos *at,
+		  struct kerr *e)
+{
+	if (at->delimiter != ';' && at->delimiter != ',' &&
+	    at->delimiter != '\t')
+		return kerr_set(e, KERR_USAGE, r->name,
+				"a reader resumes with a settled delimiter");
+	r->started = true;
+	r->base = at->offset;
+	r->line = at->line;
+	r->delim = at->delimiter;
+	r->enc = at->encoding;
+	r->detected = at->detected;
+	r->bom = at->bom;
+	r->enc_line = at->enc_line;
+	return 0;
+}
+
+int csv_open_at(struct csv_reader **out, struct ksrc *src,
+		const struct csv_opts *o, const struct csv_pos *at,
+		struct kerr *e)
+{
+	int rc = open_common(out, src, NULL, 0, o, e);
+
+	if (!rc && (rc = resume(*out, at, e)) != 0) {
+		csv_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+int csv_open_block(struct csv_reader **out, uint8_t *p, size_t n,
+		   const struct csv_opts *o, const struct csv_pos *at,
+		   struct kerr *e)
+{
+	int rc;
+
+	if (!p) {
+		*out = NULL;
+		return kerr_set(e, KERR_USAGE, "register", "no block");
+	}
+	rc = open_common(out, NULL, p, n, o, e);
+	if (!rc && (rc = resume(*out, at, e)) != 0) {
+		csv_free(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+void csv_pos_get(const struct csv_reader *r, struct csv_pos *at)
+{
+	at->offset = r->base + r->pos;
+	at->line = r->line;
+	at->delimiter = r->delim;
+	at->encoding = r->enc;
+	at->detected = r->detected;
+	at->bom = r->bom;
+	at->enc_line = r->enc_line;
 }
 
 /* First call: fill the buffer and deal with a byte order mark. */
@@ -1405,7 +1488,7 @@ void csv_free(struct csv_reader *r)
 {
 	if (!r)
 		return;
-	if (r->buf) {
+	if (r->buf && !r->borrowed) {
 		sodium_memzero(r->buf, r->hiwater);
 		free(r->buf);
 	}

@@ -107,6 +107,41 @@ bool csv_encoding_detected(const struct csv_reader *r);
 uint64_t csv_encoding_line(const struct csv_reader *r);
 bool csv_had_bom(const struct csv_reader *r);
 
+/*
+ * Where a reader stands between two records, so that another reader can
+ * carry on from there (a block of the file parsed on another thread, or
+ * the sequential reader resumed at an offset).  A reader opened at a
+ * position gives exactly the records, errors and messages the first one
+ * would have given from there, provided the encoding state is the one in
+ * force at that point.
+ */
+struct csv_pos {
+	uint64_t offset;         /* raw bytes before the next record */
+	uint64_t line;           /* physical line of that byte */
+	char delimiter;          /* settled (not 0) */
+	enum csv_encoding encoding; /* in use; AUTO while undecided */
+	bool detected, bom;
+	uint64_t enc_line;       /* 0: no byte >= 0x80 before offset */
+};
+
+/* The reader's position after the last record it returned. */
+void csv_pos_get(const struct csv_reader *r, struct csv_pos *at);
+
+/* Like csv_open, for a source whose first byte is the one at `at`
+ * (no byte order mark is looked for; the delimiter is at->delimiter). */
+int csv_open_at(struct csv_reader **out, struct ksrc *src,
+		const struct csv_opts *o, const struct csv_pos *at,
+		struct kerr *e);
+
+/* A reader over the n bytes at p, taken as the rest of the input from
+ * `at` (the end of the block is the end of input).  The bytes are parsed
+ * in place, never written, and stay the caller's (who wipes them); 64
+ * initialised bytes must follow p[n - 1].  Records point into p or into
+ * the reader's scratch. */
+int csv_open_block(struct csv_reader **out, uint8_t *p, size_t n,
+		   const struct csv_opts *o, const struct csv_pos *at,
+		   struct kerr *e);
+
 /* Wipe the buffers (they held personal data) and free.  NULL is fine. */
 void csv_free(struct csv_reader *r);
 

@@ -3,6 +3,11 @@
  * and the order of commits.  The issue list is spooled to an unnamed
  * temporary file while streaming, so it never has to fit in memory, and is
  * copied into the report at the end.
+ *
+ * A record is judged (classify → normalise → escape → key) by whichever
+ * thread holds it, with that thread's struct judge; its fate is applied
+ * (tally: counts, issues, --max-rejects, ledger) only on the calling
+ * thread, in file order.  See "the parallel pass" below for the blocks.
  */
 #include "export.h"
 
@@ -11,6 +16,7 @@
 #include <jansson.h>
 #include <libgen.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,28 +61,50 @@ struct pending_issue {
 	bool blanked;
 };
 
+/* What judging a record needs besides the shared, read-only setup: the
+ * normalised values, the caches and the issues of the record at hand.
+ * One per thread that judges records. */
+struct judge {
+	struct kbuf *vals;           /* normalised value per field */
+	struct pcache **cache;       /* per field: results of repeated cells */
+	const char **v;
+	size_t *lens;
+	struct pending_issue *pend;
+	size_t n_pend;
+	struct fstats *stats;        /* where the per-field counts go */
+	char key[32];
+};
+
+struct par;
+struct ex;
+static void par_free(struct ex *x);
+
 struct ex {
 	const struct export_opts *o;
 	const struct protocol *p;
 	struct export_result *r;
 	int fd;
 	uint64_t total_bytes;
-	struct csv_reader *csv;
+	struct csv_reader *csv;      /* the sequential reader, if any */
+	struct kfd_src src;
+	struct csv_opts co;
+	/* Encoding and position state of the file as known on the thread
+	 * that merges: from the sequential reader when it stops, then from
+	 * each block merged. */
+	struct csv_pos cst;
+	struct par *par;             /* NULL: sequential only */
+	size_t par_block;            /* bytes per block */
+	size_t par_threads;
+	uint64_t next_progress;
 	struct column *cols;
 	size_t n_cols;
 	ssize_t *col_of;             /* field index → column or -1 */
 	ssize_t key_col;
 	bool *in_rule;               /* field read by the selection rule */
-	struct kbuf *vals;           /* normalised value per field */
-	struct pcache **cache;       /* per field: results of repeated cells */
-	const char **v;
-	size_t *lens;
+	struct judge seq;            /* the merging thread's own */
 	struct fstats *stats;
-	struct pending_issue *pend;
-	size_t n_pend;
 	FILE *spool;                 /* issue lines (JSON, one per line) */
 	uint64_t last_line;
-	char key[32];
 	/* outputs */
 	struct kfile_out age_out, sig_out, rep_out;
 	bool age_open, sig_open, rep_open;
@@ -107,25 +135,26 @@ static bool starts_like_formula(const char *v, size_t n)
 			 v[0] == '@' || v[0] == '\t' || v[0] == '\r');
 }
 
-static void note_issue(struct ex *x, size_t field, size_t column,
-		       const char *reason, bool blanked)
+static void note_issue(struct ex *x, struct judge *j, size_t field,
+		       size_t column, const char *reason, bool blanked)
 {
 	struct pending_issue *pi;
 
-	if (x->n_pend >= x->p->n_fields + 2)
+	if (j->n_pend >= x->p->n_fields + 2)
 		return; /* more than one per field cannot happen; be safe */
-	pi = &x->pend[x->n_pend++];
+	pi = &j->pend[j->n_pend++];
 	pi->field = field;
 	pi->column = column;
 	pi->reason = reason;
 	pi->blanked = blanked;
 }
 
-static int flush_issues(struct ex *x, uint64_t line, bool rejected,
+static int flush_issues(struct ex *x, const struct pending_issue *pend,
+			size_t n_pend, uint64_t line, bool rejected,
 			struct kerr *e)
 {
-	for (size_t i = 0; i < x->n_pend; i++) {
-		const struct pending_issue *pi = &x->pend[i];
+	for (size_t i = 0; i < n_pend; i++) {
+		const struct pending_issue *pi = &pend[i];
 		const char *action = pi->blanked && !rejected ? "blanked"
 				   : pi->blanked ? "would be blanked"
 						 : "rejected";
@@ -163,7 +192,6 @@ static int flush_issues(struct ex *x, uint64_t line, bool rejected,
 		}
 		free(s);
 	}
-	x->n_pend = 0;
 	return 0;
 }
 
@@ -284,8 +312,8 @@ static int map_columns(struct ex *x, const struct csv_record *h,
 
 /* ---- one record ---- */
 
-static void normalise(struct ex *x, const struct csv_record *rec, size_t i,
-		      bool *reject)
+static void normalise(struct ex *x, struct judge *j,
+		      const struct csv_record *rec, size_t i, bool *reject)
 {
 	const struct pfield *f = &x->p->fields[i];
 	ssize_t c = x->col_of[i];
@@ -294,53 +322,54 @@ static void normalise(struct ex *x, const struct csv_record *rec, size_t i,
 
 	if (c >= 0) {
 		const struct csv_field *cf = &rec->fields[c];
-		rc = pcache_normalise(x->cache[i], cf->p, cf->len,
-				      &x->vals[i], &why);
+		rc = pcache_normalise(j->cache[i], cf->p, cf->len,
+				      &j->vals[i], &why);
 	}
 	if (rc == NORM_OK) {
-		x->v[i] = (const char *)x->vals[i].p;
-		x->lens[i] = x->vals[i].len;
+		j->v[i] = (const char *)j->vals[i].p;
+		j->lens[i] = j->vals[i].len;
 		return;
 	}
-	x->v[i] = "";
-	x->lens[i] = 0;
+	j->v[i] = "";
+	j->lens[i] = 0;
 	if (rc == NORM_INVALID && f->blank_invalid && !f->required) {
-		note_issue(x, i, (size_t)c, why, true);
+		note_issue(x, j, i, (size_t)c, why, true);
 		return;
 	}
 	if (rc == NORM_INVALID) {
-		note_issue(x, i, (size_t)c, why, false);
+		note_issue(x, j, i, (size_t)c, why, false);
 		*reject = true;
 	} else if (f->required) {
-		note_issue(x, i, c >= 0 ? (size_t)c : SIZE_MAX,
+		note_issue(x, j, i, c >= 0 ? (size_t)c : SIZE_MAX,
 			   "required value missing", false);
 		*reject = true;
 	}
 }
 
-static void count_fields(struct ex *x, enum outcome out)
+static void count_fields(struct judge *j, enum outcome out)
 {
-	for (size_t k = 0; k < x->n_pend; k++) {
-		const struct pending_issue *pi = &x->pend[k];
+	for (size_t k = 0; k < j->n_pend; k++) {
+		const struct pending_issue *pi = &j->pend[k];
 		if (pi->field == SIZE_MAX)
 			continue;
 		if (out == REJECTED && !pi->blanked)
-			x->stats[pi->field].rejected++;
+			j->stats[pi->field].rejected++;
 		else if (out == SELECTED && pi->blanked)
-			x->stats[pi->field].blanked++;
+			j->stats[pi->field].blanked++;
 	}
 }
 
-static enum outcome classify(struct ex *x, const struct csv_record *rec)
+static enum outcome classify(struct ex *x, struct judge *j,
+			     const struct csv_record *rec)
 {
 	const struct protocol *p = x->p;
 	bool reject = false;
 
-	x->n_pend = 0;
+	j->n_pend = 0;
 	if (rec->problem) {
 		size_t c = rec->problem_field < x->n_cols ? rec->problem_field
 							  : SIZE_MAX;
-		note_issue(x,
+		note_issue(x, j,
 			   c != SIZE_MAX && x->cols[c].field
 				   ? x->cols[c].field->index
 				   : SIZE_MAX,
@@ -348,7 +377,7 @@ static enum outcome classify(struct ex *x, const struct csv_record *rec)
 		return REJECTED;
 	}
 	if (rec->n != x->n_cols) {
-		note_issue(x, SIZE_MAX, SIZE_MAX,
+		note_issue(x, j, SIZE_MAX, SIZE_MAX,
 			   rec->n < x->n_cols
 				   ? "fewer columns than the header"
 				   : "more columns than the header",
@@ -360,43 +389,44 @@ static enum outcome classify(struct ex *x, const struct csv_record *rec)
 	for (size_t i = 0; i < p->n_fields; i++) {
 		ssize_t c = x->col_of[i];
 		if (c >= 0)
-			pcache_prepare(x->cache[i], rec->fields[c].p,
+			pcache_prepare(j->cache[i], rec->fields[c].p,
 				       rec->fields[c].len);
 	}
 	/* Only what the rule needs, until the record is known to be in
 	 * scope. */
 	for (size_t i = 0; i < p->n_fields; i++)
 		if (x->in_rule[i])
-			normalise(x, rec, i, &reject);
+			normalise(x, j, rec, i, &reject);
 	if (reject)
 		return REJECTED;
-	if (p->selection && !psel_eval(p->selection, x->v)) {
-		x->n_pend = 0; /* out of scope: not our business */
+	if (p->selection && !psel_eval(p->selection, j->v)) {
+		j->n_pend = 0; /* out of scope: not our business */
 		return EXCLUDED;
 	}
 	for (size_t i = 0; i < p->n_fields; i++)
 		if (!x->in_rule[i])
-			normalise(x, rec, i, &reject);
+			normalise(x, j, rec, i, &reject);
 	return reject ? REJECTED : SELECTED;
 }
 
-static void field_stats(struct ex *x)
+static void field_stats(struct ex *x, struct judge *j)
 {
 	for (size_t i = 0; i < x->p->n_fields; i++) {
 		const struct pfield *f = &x->p->fields[i];
 
-		if (!x->lens[i]) {
-			x->stats[i].empty++;
+		if (!j->lens[i]) {
+			j->stats[i].empty++;
 			continue;
 		}
 		if (f->type == PF_TEXT &&
-		    starts_like_formula(x->v[i], x->lens[i]))
-			x->stats[i].formula++;
+		    starts_like_formula(j->v[i], j->lens[i]))
+			j->stats[i].formula++;
 	}
 }
 
-static int record_key(struct ex *x, const struct csv_record *rec,
-		      const char **k, size_t *klen)
+static int record_key(struct ex *x, struct judge *j,
+		      const struct csv_record *rec, const char **k,
+		      size_t *klen)
 {
 	if (x->key_col >= 0) {
 		const struct csv_field *f = &rec->fields[x->key_col];
@@ -426,11 +456,11 @@ static int record_key(struct ex *x, const struct csv_record *rec,
 			digits[nd++] = (char)('0' + v % 10);
 			v /= 10;
 		} while (v);
-		memcpy(x->key, "line:", 5);
+		memcpy(j->key, "line:", 5);
 		for (size_t i = 0; i < nd; i++)
-			x->key[5 + i] = digits[nd - 1 - i];
-		x->key[5 + nd] = '\0';
-		*k = x->key;
+			j->key[5 + i] = digits[nd - 1 - i];
+		j->key[5 + nd] = '\0';
+		*k = j->key;
 		*klen = 5 + nd;
 	}
 	return 0;
@@ -515,6 +545,44 @@ static int check_keys(struct ex *x, struct kerr *e)
 	return 0;
 }
 
+static int judge_init(struct ex *x, struct judge *j, struct fstats *stats)
+{
+	size_t n = x->p->n_fields;
+
+	memset(j, 0, sizeof *j);
+	j->stats = stats;
+	j->vals = calloc(n, sizeof *j->vals);
+	j->v = calloc(n, sizeof *j->v);
+	j->lens = calloc(n, sizeof *j->lens);
+	j->pend = calloc(n + 2, sizeof *j->pend);
+	j->cache = calloc(n, sizeof *j->cache);
+	if (!j->vals || !j->v || !j->lens || !j->pend || !j->cache)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (!(j->cache[i] = pcache_new(&x->p->fields[i])))
+			return -1;
+		/* Values are personal data: wiped when freed. */
+		kbuf_init(&j->vals[i], 1u << 20, false);
+	}
+	return 0;
+}
+
+static void judge_free(struct ex *x, struct judge *j)
+{
+	if (j->vals)
+		for (size_t i = 0; i < x->p->n_fields; i++)
+			kbuf_free(&j->vals[i]);
+	free(j->vals);
+	if (j->cache)
+		for (size_t i = 0; i < x->p->n_fields; i++)
+			pcache_free(j->cache[i]); /* wiped: cells and values */
+	free(j->cache);
+	free(j->v);
+	free(j->lens);
+	free(j->pend);
+	memset(j, 0, sizeof *j);
+}
+
 static int setup(struct ex *x, struct kerr *e)
 {
 	const struct protocol *p = x->p;
@@ -522,24 +590,14 @@ static int setup(struct ex *x, struct kerr *e)
 
 	x->col_of = calloc(n, sizeof *x->col_of);
 	x->in_rule = calloc(n, sizeof *x->in_rule);
-	x->vals = calloc(n, sizeof *x->vals);
-	x->v = calloc(n, sizeof *x->v);
-	x->lens = calloc(n, sizeof *x->lens);
 	x->stats = calloc(n, sizeof *x->stats);
-	x->pend = calloc(n + 2, sizeof *x->pend);
 	x->field_names = calloc(n, sizeof *x->field_names);
-	x->cache = calloc(n, sizeof *x->cache);
-	if (!x->col_of || !x->in_rule || !x->vals || !x->v || !x->lens ||
-	    !x->stats || !x->pend || !x->field_names || !x->cache)
+	if (!x->col_of || !x->in_rule || !x->stats || !x->field_names ||
+	    judge_init(x, &x->seq, x->stats))
 		return kerr_set(e, KERR_NOMEM, "export", "out of memory");
 	for (size_t i = 0; i < n; i++) {
-		if (!(x->cache[i] = pcache_new(&p->fields[i])))
-			return kerr_set(e, KERR_NOMEM, "export",
-					"out of memory");
 		x->in_rule[i] = p->selection &&
 				psel_uses_field(p->selection, i);
-		/* Values are personal data: wiped when freed. */
-		kbuf_init(&x->vals[i], 1u << 20, false);
 		x->field_names[i] = p->fields[i].name;
 	}
 	x->spool = tmpfile();
@@ -560,6 +618,7 @@ static void teardown(struct ex *x)
 		kfile_out_abort(&x->sig_out);
 	if (x->rep_open)
 		kfile_out_abort(&x->rep_out);
+	par_free(x);
 	csv_free(x->csv);
 	if (x->fd >= 0)
 		close(x->fd);
@@ -567,20 +626,10 @@ static void teardown(struct ex *x)
 		for (size_t c = 0; c < x->n_cols; c++)
 			free(x->cols[c].header);
 	free(x->cols);
-	if (x->vals)
-		for (size_t i = 0; i < x->p->n_fields; i++)
-			kbuf_free(&x->vals[i]);
-	free(x->vals);
-	if (x->cache)
-		for (size_t i = 0; i < x->p->n_fields; i++)
-			pcache_free(x->cache[i]); /* wiped: cells and values */
-	free(x->cache);
+	judge_free(x, &x->seq);
 	free(x->col_of);
 	free(x->in_rule);
-	free(x->v);
-	free(x->lens);
 	free(x->stats);
-	free(x->pend);
 	free(x->field_names);
 	if (x->spool)
 		fclose(x->spool);
@@ -820,73 +869,708 @@ static bool blank_row(const struct csv_record *rec)
 	return true;
 }
 
-static int stream(struct ex *x, struct kerr *e)
+/* Keep the caller's progress display moving (now and then). */
+static void progress(struct ex *x, uint64_t bytes)
+{
+	if (x->o->progress && x->r->n_read >= x->next_progress) {
+		x->next_progress += PROGRESS_EVERY;
+		x->o->progress(x->o->progress_ctx, x->r->n_read, bytes,
+			       x->total_bytes);
+	}
+}
+
+/* The fate of one record, in file order, whichever thread judged it:
+ * counts, issues, the --max-rejects stop and the ledger key.  The
+ * package bytes are the caller's. */
+static int tally(struct ex *x, enum outcome out, uint64_t line,
+		 const struct pending_issue *pend, size_t n_pend,
+		 const char *k, size_t klen, struct kerr *e)
 {
 	struct export_result *r = x->r;
-	struct csv_record rec;
-	uint64_t next_progress = PROGRESS_EVERY;
 
-	for (;;) {
-		enum outcome out;
-
-		if (csv_next(x->csv, &rec, e))
+	r->n_read++;
+	if (out == EXCLUDED) {
+		r->n_excluded++;
+	} else if (out == REJECTED) {
+		r->n_rejected++;
+		if (flush_issues(x, pend, n_pend, line, true, e))
 			return e->code;
-		if (rec.n == 0)
+		if (x->o->has_max_rejects &&
+		    r->n_rejected > x->o->max_rejects) {
+			kerr_set(e, KERR_LIMIT, x->o->register_path,
+				 "more than %llu records rejected "
+				 "(--max-rejects); nothing was exported",
+				 (unsigned long long)x->o->max_rejects);
+			return kerr_where(e, "line %llu",
+					  (unsigned long long)line);
+		}
+	} else {
+		r->n_selected++;
+		for (size_t i = 0; i < n_pend; i++)
+			r->n_blanked += pend[i].blanked;
+		if (flush_issues(x, pend, n_pend, line, false, e))
+			return e->code;
+		if (x->ledger && ledger_add_key(x->ledger, k, klen, e))
+			return e->code;
+	}
+	return 0;
+}
+
+/* Records from the sequential reader until it has consumed `until`
+ * bytes or the input ends (*eof). */
+static int seq_records(struct ex *x, uint64_t until, bool *eof,
+		       struct kerr *e)
+{
+	struct judge *j = &x->seq;
+	struct csv_record rec;
+	int rc = 0;
+
+	*eof = false;
+	while (csv_bytes_read(x->csv) < until) {
+		enum outcome out;
+		const char *k = NULL;
+		size_t klen = 0;
+
+		if ((rc = csv_next(x->csv, &rec, e)))
 			break;
+		if (rec.n == 0) {
+			*eof = true;
+			break;
+		}
 		x->last_line = rec.end_line;
 		if (blank_row(&rec)) {
 			/* Spreadsheets leave rows of bare delimiters: not
 			 * records, like blank lines. */
-			r->n_blank_rows++;
+			x->r->n_blank_rows++;
 			continue;
 		}
-		r->n_read++;
-		out = classify(x, &rec);
-		count_fields(x, out);
-		if (out == EXCLUDED) {
-			r->n_excluded++;
-		} else if (out == REJECTED) {
-			r->n_rejected++;
-			if (flush_issues(x, rec.line, true, e))
-				return e->code;
-			if (x->o->has_max_rejects &&
-			    r->n_rejected > x->o->max_rejects) {
-				kerr_set(e, KERR_LIMIT, x->o->register_path,
-					 "more than %llu records rejected "
-					 "(--max-rejects); nothing was "
-					 "exported",
-					 (unsigned long long)x->o->max_rejects);
-				return kerr_where(e, "line %llu",
-						  (unsigned long long)rec.line);
+		out = classify(x, j, &rec);
+		count_fields(j, out);
+		if (out == SELECTED) {
+			field_stats(x, j);
+			if (x->pw &&
+			    (rc = pkg_write_record(x->pw, j->v, j->lens, e)))
+				break;
+			if (x->ledger)
+				record_key(x, j, &rec, &k, &klen);
+		}
+		if ((rc = tally(x, out, rec.line, j->pend, j->n_pend, k, klen,
+				e)))
+			break;
+		progress(x, csv_bytes_read(x->csv));
+	}
+	csv_pos_get(x->csv, &x->cst);
+	return rc;
+}
+
+/* ---- the parallel pass ----
+ *
+ * The merging thread (the caller's) reads the register in blocks that
+ * start at a record start and end right after an LF outside quotes; the
+ * workers judge the blocks, each with its own reader (csv_open_block),
+ * caches and buffers, into per-block results: one entry per record,
+ * issues, escaped package lines, ledger keys, per-field counts.  The
+ * merging thread takes the results strictly in block order and replays
+ * the entries through tally(), so counts, issues, --max-rejects, ledger
+ * keys and package bytes come out as the sequential pass makes them.
+ *
+ * Whether a cut is right is not trusted to the splitter: a block whose
+ * reader fails (a cut inside a quoted field ends in an unclosed quote,
+ * and a real error looks the same) is read again by the sequential
+ * reader from its start, which is a record start because every block
+ * before it parsed to its end.  The sequential reader then gives the
+ * file's own error, or carries on to the end of that block, after which
+ * the blocks resume.  The same is done for a block with a byte >= 0x80
+ * while the encoding is still undecided (the decision belongs to the
+ * first such byte of the file), and for a block without a cut.  Later
+ * blocks already in flight are then dropped.
+ *
+ * Memory: a fixed ring of 2 blocks per worker, each at most par_block
+ * bytes of register plus its results.  Everything that held register
+ * data is wiped before it is freed.
+ */
+
+#define PAR_BLOCK ((size_t)4 << 20)
+#define PAR_MIN_BYTES ((uint64_t)8 << 20)
+#define PAR_MAX_THREADS 4
+#define PAD 64                  /* csv_open_block reads past the end */
+
+enum { B_FREE, B_READY, B_BUSY, B_DONE };
+
+struct bentry {
+	uint64_t line;
+	uint32_t n_issues;
+	uint32_t key_len;
+	uint8_t what;           /* enum outcome, or BLANK */
+};
+#define BLANK 255
+
+struct block {
+	uint64_t seq;
+	int state;              /* under par.mu */
+	uint8_t *buf;           /* par_block + PAD bytes */
+	size_t n;
+	struct csv_pos at;
+	bool reseq;             /* read this one with the sequential reader */
+	/* results */
+	struct bentry *ent;
+	size_t n_ent, ent_cap;
+	struct pending_issue *iss;
+	size_t n_iss, iss_cap;
+	struct kbuf pkg, keys;
+	uint64_t n_sel;
+	struct fstats *stats;
+	uint64_t last_line, enc_line;
+};
+
+struct par {
+	struct ex *x;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work, cv_done;
+	struct block *b;
+	size_t nb;
+	pthread_t *th;
+	size_t n_th;
+	uint64_t next_work;     /* seq of the next block for a worker */
+	uint64_t split_seq, merge_seq;
+	bool stop, cancel;
+};
+
+static int grow(void **p, size_t *cap, size_t need, size_t size)
+{
+	size_t n = *cap ? *cap : 256;
+	void *q;
+
+	if (need <= *cap)
+		return 0;
+	while (n < need)
+		n *= 2;
+	if (!(q = realloc(*p, n * size)))
+		return -1;
+	*p = q;
+	*cap = n;
+	return 0;
+}
+
+/* Judge one block; any failure leaves it to the sequential reader. */
+static void judge_block(struct ex *x, struct judge *j, struct block *b)
+{
+	struct csv_reader *csv = NULL;
+	struct csv_record rec;
+	struct kerr e;
+	size_t nf = x->p->n_fields;
+
+	memset(b->stats, 0, nf * sizeof *b->stats);
+	j->stats = b->stats;
+	if (csv_open_block(&csv, b->buf, b->n, &x->co, &b->at, &e)) {
+		b->reseq = true;
+		return;
+	}
+	for (;;) {
+		struct bentry *en;
+		enum outcome out;
+
+		if (csv_next(csv, &rec, &e)) {
+			b->reseq = true;
+			break;
+		}
+		if (rec.n == 0)
+			break;
+		b->last_line = rec.end_line;
+		if (grow((void **)&b->ent, &b->ent_cap, b->n_ent + 1,
+			 sizeof *b->ent)) {
+			b->reseq = true;
+			break;
+		}
+		en = &b->ent[b->n_ent++];
+		memset(en, 0, sizeof *en);
+		en->line = rec.line;
+		if (blank_row(&rec)) {
+			en->what = BLANK;
+			continue;
+		}
+		out = classify(x, j, &rec);
+		count_fields(j, out);
+		en->what = (uint8_t)out;
+		en->n_issues = (uint32_t)j->n_pend;
+		if (j->n_pend) {
+			if (grow((void **)&b->iss, &b->iss_cap,
+				 b->n_iss + j->n_pend, sizeof *b->iss)) {
+				b->reseq = true;
+				break;
 			}
-		} else {
+			memcpy(b->iss + b->n_iss, j->pend,
+			       j->n_pend * sizeof *j->pend);
+			b->n_iss += j->n_pend;
+		}
+		if (out != SELECTED)
+			continue;
+		b->n_sel++;
+		field_stats(x, j);
+		if (x->pw &&
+		    pkg_escape_record(nf, j->v, j->lens, &b->pkg, &e)) {
+			b->reseq = true;
+			break;
+		}
+		if (x->ledger) {
 			const char *k;
 			size_t klen;
 
-			r->n_selected++;
-			for (size_t i = 0; i < x->n_pend; i++)
-				r->n_blanked += x->pend[i].blanked;
-			if (flush_issues(x, rec.line, false, e))
-				return e->code;
-			field_stats(x);
-			if (x->pw &&
-			    pkg_write_record(x->pw, x->v, x->lens, e))
-				return e->code;
-			if (x->ledger) {
-				record_key(x, &rec, &k, &klen);
-				if (ledger_add_key(x->ledger, k, klen, e))
-					return e->code;
+			record_key(x, j, &rec, &k, &klen);
+			if (kbuf_append(&b->keys, k, klen, &e)) {
+				b->reseq = true;
+				break;
 			}
-		}
-		if (x->o->progress && r->n_read >= next_progress) {
-			next_progress += PROGRESS_EVERY;
-			x->o->progress(x->o->progress_ctx, r->n_read,
-				       csv_bytes_read(x->csv), x->total_bytes);
+			en->key_len = (uint32_t)klen;
 		}
 	}
+	b->enc_line = csv_encoding_line(csv);
+	csv_free(csv);
+}
+
+static void block_clear(struct block *b)
+{
+	b->n_ent = b->n_iss = 0;
+	b->n_sel = 0;
+	b->last_line = b->enc_line = 0;
+	b->reseq = false;
+	kbuf_reset(&b->pkg);   /* wipes */
+	kbuf_reset(&b->keys);
+}
+
+static void *worker(void *arg)
+{
+	struct par *pp = arg;
+	struct ex *x = pp->x;
+	struct judge j;
+	bool ok = judge_init(x, &j, NULL) == 0;
+
+	pthread_mutex_lock(&pp->mu);
+	for (;;) {
+		struct block *b = &pp->b[pp->next_work % pp->nb];
+
+		while (!pp->stop &&
+		       !(b->state == B_READY && b->seq == pp->next_work)) {
+			pthread_cond_wait(&pp->cv_work, &pp->mu);
+			b = &pp->b[pp->next_work % pp->nb];
+		}
+		if (pp->stop)
+			break;
+		/* Blocks are taken in file order; any worker may take
+		 * any block. */
+		pp->next_work++;
+		b->state = B_BUSY;
+		if (pp->cancel || !ok) {
+			b->reseq = true;
+		} else {
+			pthread_mutex_unlock(&pp->mu);
+			judge_block(x, &j, b);
+			pthread_mutex_lock(&pp->mu);
+		}
+		b->state = B_DONE;
+		pthread_cond_broadcast(&pp->cv_done);
+	}
+	pthread_mutex_unlock(&pp->mu);
+	judge_free(x, &j);
+	return NULL;
+}
+
+static void par_free(struct ex *x)
+{
+	struct par *pp = x->par;
+
+	if (!pp)
+		return;
+	pthread_mutex_lock(&pp->mu);
+	pp->stop = true;
+	pthread_cond_broadcast(&pp->cv_work);
+	pthread_mutex_unlock(&pp->mu);
+	for (size_t i = 0; i < pp->n_th; i++)
+		pthread_join(pp->th[i], NULL);
+	pthread_cond_destroy(&pp->cv_work);
+	pthread_cond_destroy(&pp->cv_done);
+	pthread_mutex_destroy(&pp->mu);
+	for (size_t i = 0; pp->b && i < pp->nb; i++) {
+		struct block *b = &pp->b[i];
+
+		if (b->buf) {
+			sodium_memzero(b->buf, x->par_block + PAD);
+			free(b->buf);
+		}
+		free(b->ent);
+		free(b->iss);
+		free(b->stats);
+		kbuf_free(&b->pkg);
+		kbuf_free(&b->keys);
+	}
+	free(pp->b);
+	free(pp->th);
+	free(pp);
+	x->par = NULL;
+}
+
+static int par_start(struct ex *x, struct kerr *e)
+{
+	struct par *pp = calloc(1, sizeof *pp);
+	bool sync = false;
+
+	if (!pp)
+		return kerr_set(e, KERR_NOMEM, "export", "out of memory");
+	pp->x = x;
+	x->par = pp;
+	if (pthread_mutex_init(&pp->mu, NULL)) {
+		free(pp);
+		x->par = NULL;
+		return kerr_set(e, KERR_INTERNAL, "export", "no mutex");
+	}
+	if (pthread_cond_init(&pp->cv_work, NULL) == 0) {
+		if (pthread_cond_init(&pp->cv_done, NULL) == 0)
+			sync = true;
+		else
+			pthread_cond_destroy(&pp->cv_work);
+	}
+	if (!sync) {
+		pthread_mutex_destroy(&pp->mu);
+		free(pp);
+		x->par = NULL;
+		return kerr_set(e, KERR_INTERNAL, "export", "no condition");
+	}
+	pp->nb = 2 * x->par_threads;
+	pp->b = calloc(pp->nb, sizeof *pp->b);
+	pp->th = calloc(x->par_threads, sizeof *pp->th);
+	if (!pp->b || !pp->th)
+		return kerr_set(e, KERR_NOMEM, "export", "out of memory");
+	for (size_t i = 0; i < pp->nb; i++) {
+		struct block *b = &pp->b[i];
+
+		b->buf = malloc(x->par_block + PAD);
+		b->stats = calloc(x->p->n_fields, sizeof *b->stats);
+		/* The package lines of a block are about as big as the
+		 * block; the bound only guards against the absurd. */
+		kbuf_init(&b->pkg, SIZE_MAX / 4, false);
+		kbuf_init(&b->keys, SIZE_MAX / 4, false);
+		if (!b->buf || !b->stats)
+			return kerr_set(e, KERR_NOMEM, "export",
+					"out of memory");
+	}
+	for (size_t i = 0; i < x->par_threads; i++) {
+		if (pthread_create(&pp->th[i], NULL, worker, pp))
+			break;
+		pp->n_th++;
+	}
+	if (!pp->n_th)
+		return kerr_set(e, KERR_INTERNAL, "export",
+				"cannot start a thread");
+	return 0;
+}
+
+/*
+ * Where to end a block of n bytes that starts at a record start: right
+ * after its last LF outside quotes, as the reader sees quotes (one opens
+ * a quoted field only as the field's first byte; "" inside is an
+ * escape).  0 if there is none.  Only a guess the reader checks.
+ */
+static size_t find_cut(const uint8_t *p, size_t n, uint8_t d)
+{
+	size_t i = 0, u = 0, cut = 0;
+	const uint8_t *q, *lf;
+
+	for (;;) {
+		/* outside quotes from u: the next quote that opens one */
+		for (i = u;; i++) {
+			q = memchr(p + i, '"', n - i);
+			if (!q)
+				break;
+			i = (size_t)(q - p);
+			if (i == 0 || p[i - 1] == d || p[i - 1] == '\n')
+				break;
+		}
+		if (!q) {
+			lf = memrchr(p + u, '\n', n - u);
+			return lf ? (size_t)(lf - p) + 1 : cut;
+		}
+		if (i > u && (lf = memrchr(p + u, '\n', i - u)) != NULL)
+			cut = (size_t)(lf - p) + 1;
+		/* inside quotes from i + 1: to the closing quote */
+		for (i = i + 1;; i += 2) {
+			q = memchr(p + i, '"', n - i);
+			if (!q)
+				return cut;
+			i = (size_t)(q - p);
+			if (i + 1 >= n || p[i + 1] != '"')
+				break;
+		}
+		u = i + 1;
+	}
+}
+
+static bool has_high(const uint8_t *p, size_t n)
+{
+	uint64_t acc = 0;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, p + i, 8);
+		acc |= w;
+		if ((i & 4095) == 0 && (acc & UINT64_C(0x8080808080808080)))
+			return true;
+	}
+	for (; i < n; i++)
+		acc |= p[i];
+	return (acc & UINT64_C(0x8080808080808080)) != 0;
+}
+
+static uint64_t count_lines(const uint8_t *p, size_t n)
+{
+	uint64_t c = 0;
+	const uint8_t *q, *end = p + n;
+
+	while (p < end && (q = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+		c++;
+		p = q + 1;
+	}
+	return c;
+}
+
+/* Read up to cap bytes at off; *eof when the file ended before. */
+static int read_at(struct ex *x, uint8_t *buf, size_t cap, uint64_t off,
+		   size_t *got, bool *eof, struct kerr *e)
+{
+	*got = 0;
+	*eof = false;
+	while (*got < cap) {
+		ssize_t k = pread(x->fd, buf + *got, cap - *got,
+				  (off_t)(off + *got));
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return kerr_errno(e, errno, x->o->register_path,
+					  "cannot read");
+		}
+		if (k == 0) {
+			*eof = true;
+			break;
+		}
+		*got += (size_t)k;
+	}
+	return 0;
+}
+
+/* Merge one judged block, in file order. */
+static int merge(struct ex *x, struct block *b, struct kerr *e)
+{
+	const struct pending_issue *iss = b->iss;
+	const char *key = (const char *)b->keys.p;
+	size_t nf = x->p->n_fields;
+
+	for (size_t i = 0; i < b->n_ent; i++) {
+		const struct bentry *en = &b->ent[i];
+
+		if (en->what == BLANK) {
+			x->r->n_blank_rows++;
+			continue;
+		}
+		if (tally(x, (enum outcome)en->what, en->line, iss,
+			  en->n_issues, key, en->key_len, e))
+			return e->code;
+		iss += en->n_issues;
+		key += en->key_len;
+		progress(x, b->at.offset + b->n);
+	}
+	if (x->pw && pkg_write_escaped(x->pw, b->pkg.p, b->pkg.len, b->n_sel,
+				       e))
+		return e->code;
+	for (size_t i = 0; i < nf; i++) {
+		x->stats[i].empty += b->stats[i].empty;
+		x->stats[i].blanked += b->stats[i].blanked;
+		x->stats[i].rejected += b->stats[i].rejected;
+		x->stats[i].formula += b->stats[i].formula;
+	}
+	if (b->last_line)
+		x->last_line = b->last_line;
+	if (!x->cst.enc_line)
+		x->cst.enc_line = b->enc_line;
+	x->cst.offset = b->at.offset + b->n;
+	x->cst.line = b->at.line + count_lines(b->buf, b->n);
+	return 0;
+}
+
+/* Drop the blocks in flight after a stop; wait for the workers first. */
+static void par_cancel(struct par *pp)
+{
+	pthread_mutex_lock(&pp->mu);
+	pp->cancel = true;
+	pthread_cond_broadcast(&pp->cv_work);
+	for (uint64_t s = pp->merge_seq; s < pp->split_seq; s++) {
+		struct block *b = &pp->b[s % pp->nb];
+
+		while (b->state == B_READY || b->state == B_BUSY)
+			pthread_cond_wait(&pp->cv_done, &pp->mu);
+		b->state = B_FREE;
+		block_clear(b);
+	}
+	pp->merge_seq = pp->split_seq;
+	/* A block the splitter left to the sequential reader was never
+	 * taken by a worker. */
+	pp->next_work = pp->split_seq;
+	pp->cancel = false;
+	pthread_mutex_unlock(&pp->mu);
+}
+
+/*
+ * Blocks from *at on, until the end of input (*eof) or a block the
+ * sequential reader must read: then *at is its start and *until its end.
+ */
+static int par_run(struct ex *x, struct csv_pos *at, uint64_t *until,
+		   bool *eof, struct kerr *e)
+{
+	struct par *pp;
+	uint64_t off = at->offset, line = at->line;
+	bool split_done = false;
+	int rc;
+
+	*eof = false;
+	if (!x->par && (rc = par_start(x, e)))
+		return rc;
+	pp = x->par;
+	for (;;) {
+		struct block *b;
+
+		while (!split_done && pp->split_seq - pp->merge_seq < pp->nb) {
+			size_t got, cut;
+			bool end;
+
+			b = &pp->b[pp->split_seq % pp->nb];
+			if ((rc = read_at(x, b->buf, x->par_block, off, &got,
+					  &end, e))) {
+				par_cancel(pp);
+				return rc;
+			}
+			if (got == 0) {
+				split_done = true;
+				break;
+			}
+			block_clear(b);
+			b->at = x->cst;
+			b->at.offset = off;
+			b->at.line = line;
+			cut = end ? got : find_cut(b->buf, got,
+						   (uint8_t)x->cst.delimiter);
+			if (!cut) {
+				b->n = got;
+				b->reseq = true;
+			} else {
+				b->n = cut;
+				/* The first byte >= 0x80 decides the encoding:
+				 * the sequential reader's job. */
+				b->reseq = x->cst.encoding == CSV_ENC_AUTO &&
+					   has_high(b->buf, cut);
+				off += cut;
+				line += count_lines(b->buf, cut);
+			}
+			memset(b->buf + b->n, 0, PAD);
+			if (b->reseq || (end && cut == got))
+				split_done = true;
+			pthread_mutex_lock(&pp->mu);
+			b->seq = pp->split_seq++;
+			b->state = b->reseq ? B_DONE : B_READY;
+			pthread_cond_broadcast(&pp->cv_work);
+			pthread_mutex_unlock(&pp->mu);
+		}
+		if (pp->merge_seq == pp->split_seq) {
+			*eof = true;
+			return 0;
+		}
+		b = &pp->b[pp->merge_seq % pp->nb];
+		pthread_mutex_lock(&pp->mu);
+		while (b->state != B_DONE)
+			pthread_cond_wait(&pp->cv_done, &pp->mu);
+		pthread_mutex_unlock(&pp->mu);
+		if (b->reseq) {
+			*at = x->cst;
+			at->offset = b->at.offset;
+			at->line = b->at.line;
+			*until = b->at.offset + b->n;
+			par_cancel(pp);
+			return 0;
+		}
+		if ((rc = merge(x, b, e))) {
+			par_cancel(pp);
+			return rc;
+		}
+		pthread_mutex_lock(&pp->mu);
+		b->state = B_FREE;
+		pp->merge_seq++;
+		pthread_mutex_unlock(&pp->mu);
+	}
+}
+
+/*
+ * Workers for the blocks, or none (par_threads 0: sequential).  A register
+ * smaller than a few blocks, or a machine with one CPU, is read
+ * sequentially.  KLUIS_EXPORT_BLOCK (tests only, see export.h) sets the
+ * block size and forces at least two workers whatever the size.
+ */
+static void plan_threads(struct ex *x, bool regular)
+{
+	const char *force = getenv("KLUIS_EXPORT_BLOCK");
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t n = ncpu < 1 ? 1 : ncpu > PAR_MAX_THREADS ? PAR_MAX_THREADS
+							 : (size_t)ncpu;
+
+	x->par_threads = 0;
+	x->par_block = PAR_BLOCK;
+	if (!regular) /* blocks are read at offsets */
+		return;
+	if (force && *force) {
+		char *end;
+		unsigned long long v = strtoull(force, &end, 10);
+
+		if (*end || v == 0) /* "0" or junk: sequential */
+			return;
+		x->par_block = v > PAR_BLOCK ? PAR_BLOCK : (size_t)v;
+		x->par_threads = n < 2 ? 2 : n;
+		return;
+	}
+	if (n > 1 && x->total_bytes >= PAR_MIN_BYTES)
+		x->par_threads = n;
+}
+
+static int stream(struct ex *x, struct kerr *e)
+{
+	struct export_result *r = x->r;
+	uint64_t until = x->par_threads ? 0 : UINT64_MAX;
+	bool eof = false;
+	int rc;
+
+	x->next_progress = PROGRESS_EVERY;
+	for (;;) {
+		struct csv_pos at;
+
+		if ((rc = seq_records(x, until, &eof, e)))
+			return rc;
+		if (eof)
+			break;
+		csv_pos_get(x->csv, &at);
+		if ((rc = par_run(x, &at, &until, &eof, e)))
+			return rc;
+		if (eof)
+			break;
+		/* The sequential reader takes over at a record start. */
+		csv_free(x->csv);
+		x->csv = NULL;
+		if (lseek(x->fd, (off_t)at.offset, SEEK_SET) < 0)
+			return kerr_errno(e, errno, x->o->register_path,
+					  "cannot seek");
+		kfd_src_init(&x->src, x->fd, x->o->register_path);
+		if ((rc = csv_open_at(&x->csv, &x->src.base, &x->co, &at, e)))
+			return rc;
+	}
 	if (x->o->progress)
-		x->o->progress(x->o->progress_ctx, r->n_read,
-			       csv_bytes_read(x->csv), x->total_bytes);
+		x->o->progress(x->o->progress_ctx, r->n_read, x->cst.offset,
+			       x->total_bytes);
 	if (r->n_read == 0)
 		return kerr_set(e, KERR_FORMAT, x->o->register_path,
 				"the register has a header but no records");
@@ -902,13 +1586,13 @@ static int stream(struct ex *x, struct kerr *e)
 static void note_encoding(struct ex *x)
 {
 	struct export_result *r = x->r;
-	enum csv_encoding enc = csv_encoding_used(x->csv);
+	enum csv_encoding enc = x->cst.encoding;
 
 	snprintf(r->encoding, sizeof r->encoding, "%s",
 		 enc == CSV_ENC_CP1252 ? "windows-1252" : "utf-8");
-	r->encoding_detected = csv_encoding_detected(x->csv);
-	r->encoding_line = csv_encoding_line(x->csv);
-	r->delimiter = csv_delimiter(x->csv);
+	r->encoding_detected = x->cst.detected;
+	r->encoding_line = x->cst.enc_line;
+	r->delimiter = x->cst.delimiter;
 }
 
 static int ledger_entry(struct ex *x, struct ledger_package *lp,
@@ -1028,8 +1712,6 @@ int export_run(const struct export_opts *o, struct export_result *r,
 	       struct kerr *e)
 {
 	struct ex x;
-	struct csv_opts co;
-	struct kfd_src src;
 	struct ledger_package lp, prior;
 	struct stat st;
 	int rc;
@@ -1059,14 +1741,15 @@ int export_run(const struct export_opts *o, struct export_result *r,
 	if (fstat(x.fd, &st) == 0 && S_ISREG(st.st_mode))
 		x.total_bytes = (uint64_t)st.st_size;
 	(void)posix_fadvise(x.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	kfd_src_init(&src, x.fd, o->register_path);
-	memset(&co, 0, sizeof co);
-	co.encoding = o->encoding;
-	co.delimiter = o->delimiter;
-	co.name = o->register_path;
-	if ((rc = csv_open(&x.csv, &src.base, &co, e)) ||
+	kfd_src_init(&x.src, x.fd, o->register_path);
+	x.co.encoding = o->encoding;
+	x.co.delimiter = o->delimiter;
+	x.co.name = o->register_path;
+	if ((rc = csv_open(&x.csv, &x.src.base, &x.co, e)) ||
 	    (rc = read_header(&x, e)))
 		goto out;
+	csv_pos_get(x.csv, &x.cst);
+	plan_threads(&x, S_ISREG(st.st_mode));
 
 	if (!o->dry_run) {
 		ms_keyid_hex(x.p->discloser.ms.keynum, x.keyid);
@@ -1126,7 +1809,7 @@ int export_run(const struct export_opts *o, struct export_result *r,
 	}
 	rc = finish_package(&x, &lp, e);
 out:
-	if (rc && x.csv)
+	if (rc && x.cst.delimiter)
 		note_encoding(&x);
 	teardown(&x);
 	if (rc) {

@@ -9,6 +9,24 @@
  * signature on its writer thread.  Memory does not depend on the size of
  * the register.
  *
+ * Threads: with more than one CPU and a register of at least 8 MiB (a
+ * regular file), the calling thread reads the register in blocks of up
+ * to 4 MiB cut at record boundaries and up to 4 workers (one per CPU)
+ * parse, select, validate and escape whole blocks; the calling thread
+ * takes their results strictly in file order, so the package bytes, the
+ * records digest, the counts, the issue list, the ledger keys, the
+ * --max-rejects stop and every error message are those of the one
+ * sequential pass, which is still what small registers get.  The
+ * encoding is decided at the first byte >= 0x80 of the file by the
+ * sequential reader, and any block whose reading fails is read again by
+ * it, so an error is always the one the file would give read front to
+ * back.  At most two blocks per worker are in flight.
+ *
+ * KLUIS_EXPORT_BLOCK (for tests only; not a user setting): "0" forces
+ * the sequential pass, a number of bytes forces the parallel pass with
+ * blocks that small (at least two workers), so that tests can compare
+ * the two on small registers with records straddling many blocks.
+ *
  * A record ends up in exactly one of three counts: excluded (outside the
  * selection rule), rejected (a value the protocol says to reject, a
  * missing required value, a malformed line) or selected (in the package).

@@ -23,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "kbuf.h"
+
 #include "banned.h"
 
 #define PKG_BLOCK (256u << 10)
@@ -213,15 +215,12 @@ static bool needs_quotes(const char *v, size_t n)
 	return false;
 }
 
-/* Append one escaped field; the caller made room for 2 * n + 3 bytes. */
-static void put_field(struct pkg_writer *w, const char *v, size_t n)
+/* One escaped field at d (room for 2 * n + 2 bytes); returns its end. */
+static uint8_t *put_field_at(uint8_t *d, const char *v, size_t n)
 {
-	uint8_t *d = w->buf + w->fill;
-
 	if (!needs_quotes(v, n)) {
 		memcpy(d, v, n);
-		w->fill += n;
-		return;
+		return d + n;
 	}
 	*d++ = '"';
 	for (size_t i = 0; i < n; i++) {
@@ -230,7 +229,36 @@ static void put_field(struct pkg_writer *w, const char *v, size_t n)
 		*d++ = (uint8_t)v[i];
 	}
 	*d++ = '"';
-	w->fill = (size_t)(d - w->buf);
+	return d;
+}
+
+/* Append one escaped field; the caller made room for 2 * n + 3 bytes. */
+static void put_field(struct pkg_writer *w, const char *v, size_t n)
+{
+	w->fill = (size_t)(put_field_at(w->buf + w->fill, v, n) - w->buf);
+}
+
+/* Room one record may take escaped, with its separators and LF. */
+static size_t record_bound(size_t n_fields, const size_t *lens)
+{
+	size_t need = 1;
+
+	for (size_t i = 0; i < n_fields; i++)
+		need += 2 * lens[i] + 3;
+	return need;
+}
+
+/* The record's escaped line at d (record_bound bytes of room). */
+static uint8_t *put_record_at(uint8_t *d, size_t n_fields,
+			      const char *const *values, const size_t *lens)
+{
+	for (size_t i = 0; i < n_fields; i++) {
+		if (i)
+			*d++ = ',';
+		d = put_field_at(d, values[i], lens[i]);
+	}
+	*d++ = '\n';
+	return d;
 }
 
 int pkg_writer_begin(struct pkg_writer **out_w, const struct pkg_head *h,
@@ -319,21 +347,57 @@ nomem:
 int pkg_write_record(struct pkg_writer *w, const char *const *values,
 		     const size_t *lens, struct kerr *e)
 {
-	size_t need = 1;
+	size_t need = record_bound(w->n_fields, lens);
 
-	for (size_t i = 0; i < w->n_fields; i++)
-		need += 2 * lens[i] + 3;
 	if (need > PKG_BLOCK)
 		return kerr_set(e, KERR_LIMIT, "package", "record too long");
 	if (w->fill + need > PKG_BLOCK && flush(w, e))
 		return e->code;
-	for (size_t i = 0; i < w->n_fields; i++) {
-		if (i)
-			w->buf[w->fill++] = ',';
-		put_field(w, values[i], lens[i]);
-	}
-	w->buf[w->fill++] = '\n';
+	w->fill = (size_t)(put_record_at(w->buf + w->fill, w->n_fields,
+					 values, lens) -
+			   w->buf);
 	w->records++;
+	return 0;
+}
+
+int pkg_escape_record(size_t n_fields, const char *const *values,
+		      const size_t *lens, struct kbuf *out, struct kerr *e)
+{
+	size_t need = record_bound(n_fields, lens);
+	int rc;
+
+	/* The same limit as pkg_write_record, so both paths refuse the
+	 * same records. */
+	if (need > PKG_BLOCK)
+		return kerr_set(e, KERR_LIMIT, "package", "record too long");
+	if ((rc = kbuf_reserve(out, need, e)))
+		return rc;
+	out->len = (size_t)(put_record_at(out->p + out->len, n_fields, values,
+					  lens) -
+			    out->p);
+	out->p[out->len] = '\0'; /* kbuf keeps its contents terminated */
+	return 0;
+}
+
+int pkg_write_escaped(struct pkg_writer *w, const uint8_t *p, size_t n,
+		      uint64_t records, struct kerr *e)
+{
+	while (n) {
+		size_t k = PKG_BLOCK - w->fill;
+
+		if (!k) {
+			if (flush(w, e))
+				return e->code;
+			continue;
+		}
+		if (k > n)
+			k = n;
+		memcpy(w->buf + w->fill, p, k);
+		w->fill += k;
+		p += k;
+		n -= k;
+	}
+	w->records += records;
 	return 0;
 }
 

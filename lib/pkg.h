@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "kerr.h"
+#include "kbuf.h"
 #include "kio.h"
 
 #define PKG_FORMAT 1
@@ -64,6 +65,17 @@ int pkg_writer_begin(struct pkg_writer **out_w, const struct pkg_head *h,
 /* One record: n_fields values (UTF-8, no NUL; len 0 = empty). */
 int pkg_write_record(struct pkg_writer *w, const char *const *values,
 		     const size_t *lens, struct kerr *e);
+/*
+ * The same bytes in two steps, for records escaped on other threads:
+ * pkg_escape_record appends one record's line (as pkg_write_record would
+ * write it, with the same limit) to `out`; pkg_write_escaped appends n
+ * such bytes holding `records` records, in order.  The records digest is
+ * over the bytes alone, so it does not tell the two ways apart.
+ */
+int pkg_escape_record(size_t n_fields, const char *const *values,
+		      const size_t *lens, struct kbuf *out, struct kerr *e);
+int pkg_write_escaped(struct pkg_writer *w, const uint8_t *p, size_t n,
+		      uint64_t records, struct kerr *e);
 /* Write the tail line; *t receives the count and digest. */
 int pkg_writer_finish(struct pkg_writer *w, struct pkg_tail *t,
 		      struct kerr *e);
