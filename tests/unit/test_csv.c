@@ -885,6 +885,111 @@ static void csv_end_repeats(void)
 	csv_free(r);
 }
 
+/* Records of r from here on, one line each, then END or ERR. */
+static void dump_rest(struct csv_reader *r, char *out)
+{
+	struct csv_record rec;
+	struct kerr e;
+	size_t n = 0;
+	int rc;
+
+	out[0] = '\0';
+	while ((rc = csv_next(r, &rec, &e)) == 0 && rec.n) {
+		put(out, &n, "%llu-%llu", (unsigned long long)rec.line,
+		    (unsigned long long)rec.end_line);
+		for (size_t i = 0; i < rec.n; i++)
+			put(out, &n, rec.fields[i].quoted ? "{%.*s}" : "[%.*s]",
+			    (int)rec.fields[i].len, rec.fields[i].p);
+		if (rec.problem)
+			put(out, &n, " !%s@%zu", rec.problem,
+			    rec.problem_field);
+		put(out, &n, "\n");
+	}
+	if (rc)
+		put(out, &n, "ERR %s|%s", e.where, e.why);
+	else
+		put(out, &n, "END enc=%d line=%llu", csv_encoding_used(r),
+		    (unsigned long long)csv_encoding_line(r));
+}
+
+/*
+ * A reader resumed at any record start (csv_open_at over the rest of the
+ * input, csv_open_block over the rest as one block) gives what the
+ * first reader gives from there: records, line numbers, decoding and
+ * errors.  The parallel export rests on this.
+ */
+static void csv_resume_anywhere(void)
+{
+	static const char *const in[] = {
+		"a;b;c\n1;\"x\ny\";3\r\n\n2;\"p\"\"q\";r\"s\n3;\"u\"v;w\n",
+		"h;i\nplain;ascii\n\xc3\xa9t\xc3\xa9;x\nx;\xe9\n",
+		"h;i\nplain;ascii\ncaf\xe9;x\nx;\xc3\xa9t\xc3\xa9\n",
+		"h,i\r\n\"a,\r\nb\",c\r\nd,e\r\nf,\"never closed\r\n",
+		"\xef\xbb\xbfh;i\n1;2\n\xc3\xa9;\xff\n",
+		"h;i\n1;2\n3;4",
+	};
+	static const enum csv_encoding encs[] = { CSV_ENC_AUTO, CSV_ENC_UTF8,
+						  CSV_ENC_CP1252 };
+	static char whole[DUMP_CAP + 1], rest[DUMP_CAP + 1];
+
+	for (size_t t = 0; t < sizeof in / sizeof in[0]; t++) {
+		for (size_t k = 0; k < 3; k++) {
+			struct csv_opts o = { .encoding = encs[k] };
+			size_t len = strlen(in[t]);
+			struct kmem_src src;
+			struct csv_reader *r, *r2;
+			struct csv_record rec;
+			struct csv_pos at;
+			struct kerr e;
+
+			for (size_t skip = 1;; skip++) {
+				uint8_t *blk;
+				const char *tail;
+				int rc = 0;
+
+				/* the first reader: skip records, then the
+				 * rest */
+				kmem_src_init(&src, in[t], len);
+				CHECK(csv_open(&r, &src.base, &o, &e) == 0);
+				for (size_t i = 0; i < skip && rc == 0; i++)
+					rc = csv_next(r, &rec, &e);
+				if (rc || rec.n == 0) {
+					csv_free(r);
+					break;
+				}
+				csv_pos_get(r, &at);
+				dump_rest(r, whole);
+				csv_free(r);
+				CHECK(at.offset <= len);
+				tail = in[t] + at.offset;
+
+				kmem_src_init(&src, tail, len - at.offset);
+				CHECK(csv_open_at(&r2, &src.base, &o, &at, &e) ==
+				      0);
+				dump_rest(r2, rest);
+				csv_free(r2);
+				if (strcmp(whole, rest) != 0)
+					printf("# at:\n# %s\n# whole:\n# %s\n",
+					       rest, whole);
+				CHECK_STR(whole, rest);
+
+				blk = calloc(1, len - at.offset + 64);
+				CHECK(blk != NULL);
+				memcpy(blk, tail, len - at.offset);
+				rc = csv_open_block(&r2, blk, len - at.offset, &o,
+						    &at, &e);
+				if (rc == 0) {
+					dump_rest(r2, rest);
+					csv_free(r2);
+				}
+				free(blk);
+				CHECK(rc == 0);
+				CHECK_STR(whole, rest);
+			}
+		}
+	}
+}
+
 const struct unit_case suite_csv[] = {
 	{ "csv_delimiters_declared", csv_delimiters_declared },
 	{ "csv_delimiter_detection", csv_delimiter_detection },
@@ -898,6 +1003,7 @@ const struct unit_case suite_csv[] = {
 	{ "csv_auto_detects_utf8", csv_auto_detects_utf8 },
 	{ "csv_auto_detects_cp1252", csv_auto_detects_cp1252 },
 	{ "csv_problems", csv_problems },
+	{ "csv_resume_anywhere", csv_resume_anywhere },
 	{ "csv_problem_text_decoded", csv_problem_text_decoded },
 	{ "csv_limit_field", csv_limit_field },
 	{ "csv_limit_fields", csv_limit_fields },
