@@ -990,7 +990,7 @@ static int seq_records(struct ex *x, uint64_t until, bool *eof,
  * data is wiped before it is freed.
  */
 
-#define PAR_BLOCK ((size_t)4 << 20)
+#define PAR_BLOCK ((size_t)1 << 20)
 #define PAR_MIN_BYTES ((uint64_t)8 << 20)
 #define PAR_MAX_THREADS 4
 #define PAD 64                  /* csv_open_block reads past the end */
