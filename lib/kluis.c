@@ -3,7 +3,6 @@
  */
 #include "kluis.h"
 
-#include <curl/curl.h>
 #include <sodium.h>
 
 #include "banned.h"
@@ -17,11 +16,9 @@ int kluis_init(struct kerr *e)
 	if (sodium_init() < 0)
 		return kerr_set(e, KERR_INTERNAL, "libsodium",
 				"cannot initialise");
-	/* libcurl (SMTP) must be set up before any thread could use it;
-	 * curl_global_init is not thread-safe, so it belongs here, once. */
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return kerr_set(e, KERR_INTERNAL, "libcurl",
-				"cannot initialise");
+	/* libcurl is set up by smtp.c when a mail is sent: initialising it
+	 * here would load its TLS libraries into every command (about 8 MiB
+	 * of memory for nothing). */
 	return 0;
 }
 

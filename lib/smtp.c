@@ -7,6 +7,8 @@
 #include "smtp.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sodium.h>
@@ -57,6 +59,83 @@ struct target {
 
 /* Only smtp:// and smtps:// are accepted, without user info: credentials
  * in a URL end up in shell history and process listings. */
+/*
+ * libcurl is opened when the first mail is about to go out, not linked:
+ * linking it loads some forty libraries (TLS, HTTP/2, LDAP, SSH, …) into
+ * every kluis command, about 6 MiB of memory that encrypt and decrypt
+ * promise not to use.  The table holds the few functions this file calls,
+ * typed from libcurl's own header.  curl_global_init is not thread-safe
+ * against other threads in libcurl or its TLS library: kluis mails only
+ * from the main thread, after any worker threads are gone, so once is
+ * enough.
+ */
+#define CURL_SONAME "libcurl.so.4"
+static struct {
+	__typeof__(&curl_global_init) global_init;
+	__typeof__(&curl_easy_init) easy_init;
+	__typeof__(&curl_easy_setopt) easy_setopt;
+	__typeof__(&curl_easy_perform) easy_perform;
+	__typeof__(&curl_easy_getinfo) easy_getinfo;
+	__typeof__(&curl_easy_cleanup) easy_cleanup;
+	__typeof__(&curl_easy_strerror) easy_strerror;
+	__typeof__(&curl_slist_append) slist_append;
+	__typeof__(&curl_slist_free_all) slist_free_all;
+	__typeof__(&curl_free) free;
+	__typeof__(&curl_url) url;
+	__typeof__(&curl_url_cleanup) url_cleanup;
+	__typeof__(&curl_url_get) url_get;
+	__typeof__(&curl_url_set) url_set;
+} K;
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static const char *curl_problem = "not initialised";
+
+static void curl_load(void)
+{
+	void *h = dlopen(CURL_SONAME, RTLD_NOW | RTLD_LOCAL);
+
+	if (!h) {
+		curl_problem = CURL_SONAME " cannot be loaded (Debian: "
+			       "apt-get install libcurl4)";
+		return;
+	}
+#define LOAD(field, sym)                                               \
+	do {                                                           \
+		*(void **)(void *)&K.field = dlsym(h, sym);            \
+		if (!K.field) {                                        \
+			curl_problem = CURL_SONAME " lacks " sym;      \
+			return;                                        \
+		}                                                      \
+	} while (0)
+	LOAD(global_init, "curl_global_init");
+	LOAD(easy_init, "curl_easy_init");
+	LOAD(easy_setopt, "curl_easy_setopt");
+	LOAD(easy_perform, "curl_easy_perform");
+	LOAD(easy_getinfo, "curl_easy_getinfo");
+	LOAD(easy_cleanup, "curl_easy_cleanup");
+	LOAD(easy_strerror, "curl_easy_strerror");
+	LOAD(slist_append, "curl_slist_append");
+	LOAD(slist_free_all, "curl_slist_free_all");
+	LOAD(free, "curl_free");
+	LOAD(url, "curl_url");
+	LOAD(url_cleanup, "curl_url_cleanup");
+	LOAD(url_get, "curl_url_get");
+	LOAD(url_set, "curl_url_set");
+#undef LOAD
+	/* The handle stays open for the life of the process. */
+	curl_problem = K.global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK
+			       ? NULL
+			       : "curl_global_init failed";
+}
+
+static int curl_ready(struct kerr *e)
+{
+	pthread_once(&curl_once, curl_load);
+	if (curl_problem)
+		return kerr_set(e, KERR_INTERNAL, "libcurl", "%s",
+				curl_problem);
+	return 0;
+}
+
 static int parse_url(const char *url, struct target *t, struct kerr *e)
 {
 	CURLU *u;
@@ -68,19 +147,21 @@ static int parse_url(const char *url, struct target *t, struct kerr *e)
 	if (strncasecmp(url, "smtp://", 7) && strncasecmp(url, "smtps://", 8))
 		return kerr_set(e, KERR_USAGE, "SMTP",
 				"server URL must start with smtp:// or smtps://");
-	u = curl_url();
+	if ((rc = curl_ready(e)) != 0)
+		return rc;
+	u = K.url();
 	if (!u)
 		return kerr_set(e, KERR_NOMEM, "SMTP", "out of memory");
-	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
+	if (K.url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    K.url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+	    K.url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+	    K.url_get(u, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT) !=
 		    CURLUE_OK) {
 		rc = kerr_set(e, KERR_USAGE, "SMTP",
 			      "server URL is not a valid smtp:// or smtps:// URL");
 		goto out;
 	}
-	if (curl_url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
+	if (K.url_get(u, CURLUPART_USER, &user, 0) == CURLUE_OK) {
 		rc = kerr_set(e, KERR_USAGE, "SMTP",
 			      "server URL must not hold a user name or password; use a credentials file");
 		goto out;
@@ -89,11 +170,11 @@ static int parse_url(const char *url, struct target *t, struct kerr *e)
 	t->port = strtol(port, NULL, 10);
 	t->tls_from_start = strcasecmp(scheme, "smtps") == 0;
 out:
-	curl_free(scheme);
-	curl_free(host);
-	curl_free(port);
-	curl_free(user);
-	curl_url_cleanup(u);
+	K.free(scheme);
+	K.free(host);
+	K.free(port);
+	K.free(user);
+	K.url_cleanup(u);
 	return rc;
 }
 
@@ -139,7 +220,7 @@ int smtp_check(const struct smtp_opts *o, struct kerr *e)
 
 #define SET(h, opt, val)                                                  \
 	do {                                                              \
-		if (curl_easy_setopt((h), (opt), (val)) != CURLE_OK)       \
+		if (K.easy_setopt((h), (opt), (val)) != CURLE_OK)       \
 			return kerr_set(e, KERR_INTERNAL, "SMTP",          \
 					"libcurl refused option %s", #opt); \
 	} while (0)
@@ -200,8 +281,8 @@ static int map_result(CURL *h, CURLcode res, const struct smtp_opts *o,
 	long code = 0, oserr = 0;
 	const char *w = "SMTP";
 
-	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
-	curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
+	K.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	K.easy_getinfo(h, CURLINFO_OS_ERRNO, &oserr);
 
 	switch (res) {
 	case CURLE_COULDNT_RESOLVE_HOST:
@@ -237,7 +318,7 @@ static int map_result(CURL *h, CURLcode res, const struct smtp_opts *o,
 	case CURLE_SSL_CIPHER:
 	case CURLE_SSL_CACERT_BADFILE:
 		return kerr_set(e, KERR_IO, w, "TLS failed with %s: %s",
-				t->host, errbuf[0] ? errbuf : curl_easy_strerror(res));
+				t->host, errbuf[0] ? errbuf : K.easy_strerror(res));
 	case CURLE_ABORTED_BY_CALLBACK:
 	case CURLE_READ_ERROR:
 		if (up->err)
@@ -267,10 +348,10 @@ static int map_result(CURL *h, CURLcode res, const struct smtp_opts *o,
 	(void)o;
 	if (code >= 400)
 		return kerr_set(e, KERR_IO, w, "%s (SMTP reply %ld)",
-				errbuf[0] ? errbuf : curl_easy_strerror(res),
+				errbuf[0] ? errbuf : K.easy_strerror(res),
 				code);
 	return kerr_set(e, KERR_IO, w, "%s",
-			errbuf[0] ? errbuf : curl_easy_strerror(res));
+			errbuf[0] ? errbuf : K.easy_strerror(res));
 }
 
 int smtp_send_file(const struct smtp_opts *o, const char *eml_path,
@@ -301,14 +382,14 @@ int smtp_send_file(const struct smtp_opts *o, const char *eml_path,
 		goto out;
 	}
 	for (size_t i = 0; i < o->n_rcpt; i++) {
-		struct curl_slist *n = curl_slist_append(rcpt, o->rcpt[i]);
+		struct curl_slist *n = K.slist_append(rcpt, o->rcpt[i]);
 		if (!n) {
 			rc = kerr_set(e, KERR_NOMEM, "SMTP", "out of memory");
 			goto out;
 		}
 		rcpt = n;
 	}
-	h = curl_easy_init();
+	h = K.easy_init();
 	if (!h) {
 		rc = kerr_set(e, KERR_INTERNAL, "SMTP",
 			      "cannot create a libcurl handle (was kluis_init called?)");
@@ -318,14 +399,14 @@ int smtp_send_file(const struct smtp_opts *o, const char *eml_path,
 	if ((rc = set_options(h, o, rcpt, &up, (curl_off_t)st.st_size, errbuf,
 			      timeout, e)) != 0)
 		goto out;
-	res = curl_easy_perform(h);
+	res = K.easy_perform(h);
 	if (res != CURLE_OK)
 		rc = map_result(h, res, o, &t, &up, errbuf, eml_path, timeout,
 				e);
 out:
 	if (h)
-		curl_easy_cleanup(h);
-	curl_slist_free_all(rcpt);
+		K.easy_cleanup(h);
+	K.slist_free_all(rcpt);
 	close(up.fd);
 	return rc;
 }
