@@ -1879,12 +1879,14 @@ int export_send(const char *ledger_path, const char *id,
 	if (!lp)
 		return kerr_set(e, KERR_NOMEM, "send", "out of memory");
 	rc = ledger_open(ledger_path, &l, &n_rec, e);
-	if (!rc)
-		rc = ledger_get(l, id, lp, e);
+	/* What the ledger answers "no" to is refused (exit 1), as `ledger
+	 * show` does; bad options stay usage errors. */
+	if (!rc && (rc = ledger_get(l, id, lp, e)) == KERR_USAGE)
+		rc = e->code = KERR_POLICY;
 	if (!rc && strcmp(lp->state, "complete") != 0)
-		rc = kerr_set(e, KERR_USAGE, id, "the export is not complete");
+		rc = kerr_set(e, KERR_POLICY, id, "the export is not complete");
 	if (!rc && !lp->mail_to[0])
-		rc = kerr_set(e, KERR_USAGE, id,
+		rc = kerr_set(e, KERR_POLICY, id,
 			      "was exported without --mail-to; there is no "
 			      ".eml to send");
 	if (!rc && out_path(eml, sizeof eml, lp->out_dir, id, ".eml", e))

@@ -100,6 +100,22 @@ t 'an unreachable server: package kept, not sent, send later delivers it' '
 	[ "$(count box)" = 3 ]
 '
 
+t 'send: an unknown package, and a package without .eml, are refused (exit 1); no ledger, exit 2' '
+	expect_exit 1 "$KLUIS" send --ledger l.db --smtp smtp://127.0.0.1:'"$PORT"' \
+		--smtp-insecure 0123456789abcdef0123456789abcdef 2>err
+	grep -q "no such package" err
+	mkdir out6
+	"$KLUIS" export -q -p proto.json -r reg.csv -t rcpt.pub -s disc.minisign.key \
+		-o out6 --ledger l6.db
+	id=$(ls out6 | sed -n "s/\.age$//p")
+	expect_exit 1 "$KLUIS" send --ledger l6.db --smtp smtp://127.0.0.1:'"$PORT"' \
+		--smtp-insecure "$id" 2>err
+	grep -q "without --mail-to" err
+	expect_exit 2 "$KLUIS" send --ledger nowhere.db --smtp smtp://127.0.0.1:1 x 2>err
+	grep -q "no ledger here" err
+	[ "$(count box)" = 3 ]
+'
+
 t 'smtp:// without STARTTLS is refused unless --smtp-insecure' '
 	mkdir out3
 	expect_exit 2 "$KLUIS" export -q -p proto.json -r reg.csv -t rcpt.pub \
