@@ -8,7 +8,9 @@
  * (selection), pfield (one field's value), pcache (pfield results
  * remembered, for export speed), prender (the Dutch text).
  * Layer 3 (store): ledger (the discloser's record of packages).
- * Layer 4 (workflows): export.  Every call returns 0 or a kerr code
+ * Layer 4 (workflows): export (its parallel pass in xpar.c; both share
+ * the internal export_int.h, which is not part of this interface).
+ * Every call returns 0 or a kerr code
  * and fills a struct kerr; nothing here prints or exits.
  */
 #ifndef KLUIS_H
