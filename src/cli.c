@@ -225,3 +225,35 @@ void cli_harden(void)
 	 * would leave a temporary file behind. */
 	signal(SIGPIPE, SIG_IGN);
 }
+
+void cli_print_diag(FILE *f, const char *prefix, const char *file,
+		    const struct pdiag *d, bool warnings)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!d->items[i].warning || warnings)
+			fprintf(f, "%s%s: %s%s: %s\n", prefix, file,
+				d->items[i].warning ? "warning: " : "",
+				d->items[i].path, d->items[i].msg);
+	if (d->n < d->errors + d->warnings)
+		fprintf(f, "%s%s: … and %zu more\n", prefix, file,
+			d->errors + d->warnings - d->n);
+}
+
+int cli_load_protocol(const char *cmd, const char *path, struct protocol **p,
+		      bool print_warnings)
+{
+	struct pdiag d;
+	struct kerr e;
+	char prefix[64];
+	int rc;
+
+	kerr_clear(&e);
+	pdiag_init(&d);
+	rc = protocol_load(path, p, &d, &e);
+	snprintf(prefix, sizeof prefix, "kluis: %s: ", cmd);
+	cli_print_diag(stderr, prefix, path, &d, print_warnings);
+	pdiag_free(&d);
+	if (rc)
+		return cli_fail(cmd, &e);
+	return EXIT_OK;
+}

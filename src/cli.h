@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "kluis.h"
 
@@ -51,6 +52,14 @@ void cli_warn(const char *cmd, const char *fmt, ...)
  */
 int cli_passphrase(const char *prompt, bool confirm, const char *file,
 		   struct kbuf *out, struct kerr *e);
+
+/* Print the problems in d as "PREFIX FILE: [warning: ]PATH: MESSAGE". */
+void cli_print_diag(FILE *f, const char *prefix, const char *file,
+		    const struct pdiag *d, bool warnings);
+/* Load a protocol, printing its errors (and warnings if asked) on stderr;
+ * EXIT_OK, or the exit code of the failure. */
+int cli_load_protocol(const char *cmd, const char *path, struct protocol **p,
+		      bool print_warnings);
 
 /* No core dumps, ptrace protection, temp-file cleanup on signals. */
 void cli_harden(void);

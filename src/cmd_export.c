@@ -355,7 +355,6 @@ int cmd_export(int argc, char **argv)
 	struct export_opts eo;
 	struct export_result res;
 	struct protocol *proto = NULL;
-	struct pdiag diag;
 	struct ms_seckey *sk = NULL;
 	struct progress prog = { 0 };
 	uint8_t rpk[32];
@@ -446,16 +445,8 @@ int cmd_export(int argc, char **argv)
 		return cli_usage("export", "a dry run writes and sends "
 					   "nothing; drop the mail options");
 
-	pdiag_init(&diag);
-	if (protocol_load(proto_path, &proto, &diag, &e)) {
-		for (size_t i = 0; i < diag.n; i++)
-			if (!diag.items[i].warning)
-				fprintf(stderr, "kluis: export: %s: %s: %s\n",
-					proto_path, diag.items[i].path,
-					diag.items[i].msg);
-		rc = cli_fail("export", &e);
+	if ((rc = cli_load_protocol("export", proto_path, &proto, false)))
 		goto out;
-	}
 	eo.proto = proto;
 	if (to) {
 		if (load_recipient(to, rpk, &e)) {
@@ -558,7 +549,6 @@ out:
 	export_result_free(&res);
 	ms_seckey_free(sk);
 	protocol_free(proto);
-	pdiag_free(&diag);
 	return rc;
 }
 

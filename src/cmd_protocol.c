@@ -29,41 +29,6 @@ static const char protocol_usage[] =
 	"            kluis keygen) into the protocol; in place unless -o\n"
 	"  render    the protocol in Dutch as Markdown (default) or HTML\n";
 
-/* Print the problems in d as "PREFIX FILE: [warning: ]PATH: MESSAGE". */
-static void print_diag(FILE *f, const char *prefix, const char *file,
-		       const struct pdiag *d, bool warnings)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (!d->items[i].warning || warnings)
-			fprintf(f, "%s%s: %s%s: %s\n", prefix, file,
-				d->items[i].warning ? "warning: " : "",
-				d->items[i].path, d->items[i].msg);
-	if (d->n < d->errors + d->warnings)
-		fprintf(f, "%s%s: … and %zu more\n", prefix, file,
-			d->errors + d->warnings - d->n);
-}
-
-/* Load, printing every diagnostic as "FILE: [warning: ]PATH: MESSAGE". */
-static int load(const char *cmd, const char *path, struct protocol **p,
-		bool print_warnings)
-{
-	struct pdiag d;
-	struct kerr e;
-	int rc;
-
-	kerr_clear(&e);
-	pdiag_init(&d);
-	char prefix[64];
-
-	rc = protocol_load(path, p, &d, &e);
-	snprintf(prefix, sizeof prefix, "kluis: %s: ", cmd);
-	print_diag(stderr, prefix, path, &d, print_warnings);
-	pdiag_free(&d);
-	if (rc)
-		return cli_fail(cmd, &e);
-	return EXIT_OK;
-}
-
 static int sub_check(int argc, char **argv)
 {
 	struct protocol *p = NULL;
@@ -81,7 +46,7 @@ static int sub_check(int argc, char **argv)
 		pdiag_free(&d);
 		return cli_fail("protocol check", &e);
 	}
-	print_diag(stdout, "", argv[1], &d, true);
+	cli_print_diag(stdout, "", argv[1], &d, true);
 	printf("%s: %zu error%s, %zu warning%s%s%s\n", argv[1], d.errors,
 	       d.errors == 1 ? "" : "s", d.warnings, d.warnings == 1 ? "" : "s",
 	       p ? "; " : "", p ? p->digest : "");
@@ -97,7 +62,7 @@ static int sub_digest(int argc, char **argv)
 
 	if (argc != 2)
 		return cli_usage("protocol digest", "exactly one FILE");
-	rc = load("protocol digest", argv[1], &p, false);
+	rc = cli_load_protocol("protocol digest", argv[1], &p, false);
 	if (rc)
 		return rc;
 	printf("%s\n", p->digest);
@@ -146,7 +111,7 @@ static int sub_show(int argc, char **argv)
 
 	if (argc != 2)
 		return cli_usage("protocol show", "exactly one FILE");
-	rc = load("protocol show", argv[1], &p, true);
+	rc = cli_load_protocol("protocol show", argv[1], &p, true);
 	if (rc)
 		return rc;
 	printf("%-12s %s, version %s\n", "protocol", p->id, p->version);
@@ -261,7 +226,7 @@ static int sub_set_keys(int argc, char **argv)
 	ms_pubkey_encode(&rp.ms, rms);
 	rc = protocol_set_keys((const char *)text.p, text.len, dage, dms, rage,
 			       rms, &result, &d, &e);
-	print_diag(stderr, "kluis: protocol set-keys: ", file, &d, false);
+	cli_print_diag(stderr, "kluis: protocol set-keys: ", file, &d, false);
 	if (rc)
 		goto fail;
 	if (kfile_write(out ? out : file, result.p, result.len, 0644, 0, &e))
@@ -315,7 +280,7 @@ static int sub_render(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return cli_usage(cmd, "exactly one protocol FILE");
-	rc = load(cmd, argv[optind], &p, false);
+	rc = cli_load_protocol(cmd, argv[optind], &p, false);
 	if (rc)
 		return rc;
 	if (prender(p, fmt, &doc, &e))
