@@ -2,12 +2,15 @@
 """kluis benchmark: kluis against age and minisign on the same big file,
 in the same invocation; figures as ratios kluis/baseline.  Stdlib only.
 `kluis export` is measured against `age -e` of the same register bytes, on
-registers of 1 M and 10 M clean rows made by tools/kluis-gen.
+registers of 1 M and 10 M clean rows made by tools/kluis-gen.  `kluis
+receive` is measured against the naive pipeline `age -d | sqlite3 .import`
+on packages of 1 M and 10 M records exported from such registers.
 
 Called by bench/run.sh, which owns (and removes) the scratch directory.
 """
 import argparse
 import datetime
+import json
 import os
 import platform
 import re
@@ -31,8 +34,14 @@ OPS = [
     ("verify", "verify (prehashed)", None),
     ("export-1M", "export, 1 M rows", (None, 64.0)),
     ("export-10M", "export, 10 M rows", (1.5, 64.0)),
+    ("receive-1M", "receive, 1 M records", (None, 256.0)),
+    ("receive-10M", "receive, 10 M records", (1.5, 256.0)),
 ]
 EXPORT_ROWS = {"export-1M": 1_000_000, "export-10M": 10_000_000}
+# Records wanted in the package: the generator's clean rows are about 72 %
+# selected, so the register is made larger until the export has them.
+RECEIVE_RECORDS = {"receive-1M": 1_000_000, "receive-10M": 10_000_000}
+PASSPHRASE = "bench passphrase"
 
 
 def goal_met(s):
@@ -216,10 +225,11 @@ class Bench:
         self.gen = os.path.join(os.path.dirname(kluis), "tools", "kluis-gen")
         self.top = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         self.registers = {}
+        self.packages = {}
+        self.records = {}
         self.export_ready = False
 
-    def export_setup(self, op):
-        """Keys, the seed protocol with them, and the register (untimed)."""
+    def export_setup_keys(self):
         p, k = self.p, self.k
         if not self.export_ready:
             for who in ("disc", "rcpt"):
@@ -231,6 +241,11 @@ class Bench:
                 "-o", p("proto.json")], stdout=subprocess.DEVNULL)
             os.makedirs(p("pkg"), exist_ok=True)
             self.export_ready = True
+
+    def export_setup(self, op):
+        """Keys, the seed protocol with them, and the register (untimed)."""
+        p = self.p
+        self.export_setup_keys()
         reg = p(f"register-{op}.csv")
         if not os.path.exists(reg):
             t = time.perf_counter()
@@ -242,6 +257,61 @@ class Bench:
             warm(reg)
         self.registers[op] = reg
         return os.path.getsize(reg)
+
+    def receive_setup(self, op):
+        """A package of the wanted number of records (untimed): a register
+        made large enough, exported once; the naive pipeline's table."""
+        p, k = self.p, self.k
+        self.export_setup_keys()
+        want = RECEIVE_RECORDS[op]
+        d = p(f"rx-{op}")
+        os.makedirs(d, exist_ok=True)
+        rows = int(want / 0.72) + 1000
+        for _ in range(4):
+            reg = p(f"rx-register-{op}.csv")
+            t = time.perf_counter()
+            sh([self.gen, "--rows", str(rows), "--seed", "3", "--out", reg])
+            for f in os.listdir(d):
+                os.unlink(os.path.join(d, f))
+            rm(p("rx-ledger.db"), p("rx-ledger.db-wal"), p("rx-ledger.db-shm"),
+               p("rx-ledger.db-lock"))
+            sh([k, "export", "-q", "-p", p("proto.json"), "-r", reg,
+                "-t", p("rcpt.pub"), "-s", p("disc.minisign.key"), "-o", d,
+                "--ledger", p("rx-ledger.db")])
+            os.unlink(reg)
+            rep = [f for f in os.listdir(d) if f.endswith(".report.json")][0]
+            with open(os.path.join(d, rep), encoding="utf-8") as f:
+                got = json.load(f)["counts"]["selected"]
+            if got >= want:
+                break
+            rows = int(rows * want / got) + 1000
+        pkg = os.path.join(d, [f for f in os.listdir(d) if f.endswith(".age")][0])
+        print(f"bench: {op}: package of {got} records, "
+              f"{os.path.getsize(pkg) / 1e6:.0f} MB, in "
+              f"{time.perf_counter() - t:.1f}s", flush=True)
+        warm(pkg)
+        self.packages[op] = pkg
+        self.records[op] = got
+        return os.path.getsize(pkg)
+
+    def naive_clean(self):
+        """A fresh database with an unindexed table of the package's 13
+        columns (so .import does not take the head line for names)."""
+        db = self.p("naive.db")
+        rm(db, db + "-journal", db + "-wal")
+        cols = ", ".join(f"c{i} TEXT" for i in range(13))
+        sh(["sqlite3", db, f"CREATE TABLE t ({cols})"])
+
+    def ws_clean(self):
+        """Each receive is a workspace's first package: a fresh one."""
+        ws = self.p("ws")
+        if os.path.isdir(ws):
+            for f in os.listdir(ws):
+                os.unlink(os.path.join(ws, f))
+            os.rmdir(ws)
+        sh([self.k, "init", ws, "-p", self.p("proto.json"),
+            "-i", self.p("rcpt.age.key"), "-u", "bench"],
+           stdout=subprocess.DEVNULL)
 
     def export_clean(self):
         """Each export is a first package: a fresh ledger, an empty DIR."""
@@ -310,6 +380,14 @@ class Bench:
                      "-t", p("rcpt.pub"), "-s", p("disc.minisign.key"),
                      "-o", p("pkg"), "--ledger", p("ledger.db")],
                     {"base": [p("reg.age")], "kluis": self.export_clean})
+        if op in RECEIVE_RECORDS:
+            pkg = self.packages[op]
+            naive = ("age -d -i '%s' '%s' | sqlite3 '%s' "
+                     "'.import --csv --skip 1 /dev/stdin t'" % (
+                         p("rcpt.age.key"), pkg, p("naive.db")))
+            return (["sh", "-c", naive],
+                    [k, "receive", "-q", p("ws"), pkg],
+                    {"base": self.naive_clean, "kluis": self.ws_clean})
         raise ValueError(op)
 
     def verify_outputs(self, op):
@@ -328,6 +406,10 @@ class Bench:
             ok = (len(pkg) == 1 and subprocess.run(
                 ["minisign", "-V", "-q", "-p", p("disc.minisign.pub"), "-m",
                  os.path.join(p("pkg"), pkg[0])]).returncode == 0)
+        elif op in RECEIVE_RECORDS:
+            st = subprocess.run([self.k, "status", "--json", p("ws")],
+                                capture_output=True, text=True, check=True)
+            ok = json.loads(st.stdout)["records"] == self.records[op]
         elif op == "sign":
             ok = (subprocess.run(["minisign", "-V", "-q", "-p", self.kk + ".minisign.pub",
                                   "-m", self.data, "-x", p("sig.kluis")]).returncode == 0
@@ -367,6 +449,7 @@ class Bench:
             if not callable(fs):
                 rm(*fs)
         size = (os.path.getsize(self.registers[op]) if op in EXPORT_ROWS
+                else os.path.getsize(self.packages[op]) if op in RECEIVE_RECORDS
                 else self.size)
         return summarise(op, rows, size, verified)
 
@@ -411,7 +494,8 @@ def table(results, ops):
     lines = [h, "|" + "---|" * 11]
     for s in results:
         op = s["op"]
-        base = "minisign" if op in ("sign", "verify") else "age"
+        base = ("minisign" if op in ("sign", "verify") else
+                "age -d | sqlite3" if op in RECEIVE_RECORDS else "age")
         met = goal_met(s)
         g = "—" if met is None else (goal_text(op) + ": " +
                                      ("met" if met else "**missed**"))
@@ -513,6 +597,14 @@ Ratio of the medians instead of median of ratios: {", ".join(f"{s['op']} {s['rat
   the report and the ledger (a fresh one per run, so every run is a first
   package).  The baseline only encrypts the same register bytes with
   `age -e -R` (no fsync).  The registers are generated untimed, once.
+- receive: `kluis receive` verifies the signature, decrypts, checks the
+  manifest, validates every record again, links the records of one person,
+  draws their codes, seals the identities and writes research and vault
+  rows in one transaction (a fresh workspace per run, made untimed).  The
+  baseline is the naive pipeline `age -d | sqlite3 .import` into an
+  unindexed table of 13 text columns: no signature, no checks, no linking,
+  no sealing.  The MB/s columns count package bytes; the package is
+  exported once, untimed, from a generated register made big enough.
 - Wall-time figures are for this machine only; tests never assert on them.
 
 ## All runs
@@ -549,13 +641,16 @@ def main():
     b = Bench(args.kluis, args.work, args.size_mb, args.runs)
     print(f"bench: {m['kluis']} vs {m['age']} / {m['minisign']}, "
           f"{args.size_mb} MiB, {args.runs} runs, in {args.work}", flush=True)
-    if any(o not in EXPORT_ROWS for o in args.ops):
+    os.environ["KLUIS_PASSPHRASE"] = PASSPHRASE
+    if any(o not in EXPORT_ROWS and o not in RECEIVE_RECORDS for o in args.ops):
         b.setup()
         warm(b.data)
         warm(b.data_age)
     for o in args.ops:
         if o in EXPORT_ROWS:
             b.export_setup(o)
+        if o in RECEIVE_RECORDS:
+            b.receive_setup(o)
 
     busy0, steal0 = cpu_stat()
     ours0, t0 = our_cpu(), time.monotonic()

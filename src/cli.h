@@ -33,6 +33,11 @@ int cmd_protocol(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_send(int argc, char **argv);
 int cmd_ledger(int argc, char **argv);
+int cmd_init(int argc, char **argv);
+int cmd_receive(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_reidentify(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 /* Exit code for a library error. */
 int cli_exit_code(enum kerr_code code);

@@ -18,6 +18,11 @@ static const struct command commands[] = {
 	{ "export", cmd_export, "select, validate, minimise a register into a signed, encrypted package" },
 	{ "send", cmd_send, "mail an exported package (again) over SMTP" },
 	{ "ledger", cmd_ledger, "list exported packages; resolve a record number to its source row" },
+	{ "init", cmd_init, "create the recipient's workspace for a protocol" },
+	{ "receive", cmd_receive, "verify, pseudonymise and store the package in the workspace" },
+	{ "status", cmd_status, "show a workspace: package, persons, retention, audit head" },
+	{ "reidentify", cmd_reidentify, "show the identity behind a person code (custodian)" },
+	{ "audit", cmd_audit, "verify or list the workspace's audit log" },
 };
 
 static void usage(FILE *f)

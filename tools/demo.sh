@@ -3,7 +3,11 @@
 # two parties make keys and put them in the protocol; the discloser exports
 # a generated register (selected, validated, minimised, encrypted, signed,
 # recorded in its ledger, an .eml written); anyone checks the package with
-# the real age and minisign tools; a second export is refused.  Everything happens in build/demo (kept for inspection).
+# the real age and minisign tools; a second export is refused; the
+# recipient creates a workspace, receives the package (pseudonymised, the
+# identities sealed), re-identifies one person for a stated purpose, and
+# checks its audit log.  Everything happens in build/demo (kept for
+# inspection).
 set -euo pipefail
 KLUIS=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -85,4 +89,34 @@ set +e
 set -e
 [ ! -e tampered.csv ] && echo "no tampered.csv was written"
 
-step "Done: files are in build/demo (protocol.html is the protocol as a printable page; outbox/ holds the package, its report and the .eml)"
+step "9. SERV creates its workspace: the protocol pinned, keys sealed for its first user"
+run "$KLUIS" init workspace --protocol protocol.json --identity serv.age.key --user sofie
+ls -la workspace
+
+step "10. SERV receives the package: verified, checked again, pseudonymised, identities sealed"
+run "$KLUIS" receive workspace "outbox/$id.age" | sed '/^  record /{x;/^\(x\{5\}\)/{x;d};s/^/x/;x}'
+run "$KLUIS" status workspace
+echo "--- the research table holds codes and attributes; the vault only sealed bytes:"
+if command -v sqlite3 >/dev/null; then
+	sqlite3 -header workspace/kluis.db 'select * from research limit 3'
+	sqlite3 workspace/kluis.db 'select person, code, length("e-mailadres") from vault limit 3'
+fi
+echo "--- no e-mail address of the package is anywhere in the workspace:"
+if grep -a -rEq '[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+\.[a-z]{2,}' workspace; then
+	echo "FOUND ONE — this is a bug"; exit 1
+fi
+echo "none found"
+
+step "11. A custodian re-identifies one person, for a stated purpose (audited)"
+run "$KLUIS" reidentify workspace --record 1 --purpose "demo: contact for the survey"
+
+step "12. The package is accepted once: receiving it again is refused"
+set +e
+"$KLUIS" receive workspace "outbox/$id.age"; echo "receive exit status: $?"
+set -e
+
+step "13. The audit log: one entry per command, hash-chained, head signed"
+run "$KLUIS" audit list workspace
+run "$KLUIS" audit verify workspace
+
+step "Done: files are in build/demo (protocol.html is the protocol as a printable page; outbox/ holds the package, its report and the .eml; workspace/ is SERV's)"

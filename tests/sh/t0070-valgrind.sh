@@ -132,6 +132,22 @@ t 'export (dirty register, ledger, .eml), a refusal, ledger, a dry run' '
 	vg 0 resolve.log "$KLUIS" ledger resolve --ledger l.db "$id" 5 >/dev/null
 '
 
+t 'workspace: init, receive, status, reidentify, audit, refusals' '
+	id=$(ls out | sed -n "s/\.age$//p")
+	export KLUIS_PASSPHRASE="valgrind pass"
+	vg 0 init.log "$KLUIS" init ws -p keyed.json -i r.age.key -u vg >/dev/null
+	vg 0 recv.log "$KLUIS" receive ws "out/$id.age" --json >recv.json
+	vg 0 status.log "$KLUIS" status ws >/dev/null
+	vg 0 statusj.log "$KLUIS" status --json ws >/dev/null
+	vg 0 reid.log "$KLUIS" reidentify ws --record 1 --purpose vg --json >/dev/null
+	vg 0 alist.log "$KLUIS" audit list ws --json >/dev/null
+	vg 0 averify.log "$KLUIS" audit verify ws >/dev/null
+	vg 1 replay.log "$KLUIS" receive ws "out/$id.age" 2>/dev/null
+	KLUIS_PASSPHRASE=wrong vg 1 wrongpw.log "$KLUIS" reidentify ws --record 1 \
+		--purpose vg 2>/dev/null
+	vg 2 nocode.log "$KLUIS" reidentify ws 0000-0000-0000-0 --purpose vg 2>/dev/null
+'
+
 t 'usage errors' '
 	vg 2 usage.log "$KLUIS" encrypt --frobnicate
 	vg 0 help.log "$KLUIS" --help

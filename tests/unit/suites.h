@@ -26,6 +26,11 @@ extern const struct unit_case suite_ledger[];
 extern const struct unit_case suite_mime[];
 extern const struct unit_case suite_csv[];
 extern const struct unit_case suite_pkg[];
+extern const struct unit_case suite_pkgread[];
+extern const struct unit_case suite_pcode[];
+extern const struct unit_case suite_linkmap[];
+extern const struct unit_case suite_vault[];
+extern const struct unit_case suite_audit[];
 
 #define UNIT_SUITES                                                      \
 	suite_kbuf, suite_bech32, suite_hkdf, suite_b64, suite_armor,    \
@@ -33,6 +38,7 @@ extern const struct unit_case suite_pkg[];
 		suite_pubfile, suite_kfile, suite_keygen, suite_kpump, \
 		suite_psel,         \
 		suite_norm, suite_pfield, suite_pcache, suite_prender, suite_ledger, suite_mime, \
-		suite_csv, suite_pkg
+		suite_csv, suite_pkg, suite_pkgread, suite_pcode, suite_linkmap, suite_vault, \
+		suite_audit
 
 #endif
