@@ -23,7 +23,7 @@ fi
 KLUIS=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 top=$(cd "$(dirname "$0")/.." && pwd)
 
-for tool in age age-keygen minisign cmp; do
+for tool in age age-keygen minisign cmp sqlite3; do
 	if ! command -v "$tool" >/dev/null; then
 		echo "bench: '$tool' not found (make deps installs it)" >&2
 		exit 2

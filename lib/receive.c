@@ -644,9 +644,9 @@ int receive_run(struct ws *w, const struct ws_session *s,
 	if (rc && !x.committed) {
 		/* The refusal is audited on its own, after the rollback.  The
 		 * reason holds no personal value (kerr's rule). */
-		char outcome[200], counts[96];
+		char outcome[300], counts[96];
 		struct kerr e2;
-		snprintf(outcome, sizeof outcome, "refused: %.180s", e->why);
+		snprintf(outcome, sizeof outcome, "refused: %s", e->why);
 		snprintf(counts, sizeof counts, "{\"records_read\":%" PRIu64 "}",
 			 r->read);
 		const struct audit_entry a = {

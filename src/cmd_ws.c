@@ -479,12 +479,15 @@ int cmd_status(int argc, char **argv)
 			       ", blanked values %" PRIu64 ")\n", n_rec, pk.rejected,
 			       pk.blanked);
 			printf("persons   %" PRIu64 "\n", n_pers);
-			printf("retention %s from receipt: until %s (%ld days left)\n",
-			       p->retention.iso, pk.retention_end, left);
+			printf("retention %s from %s: until %s (%ld days left)\n",
+			       p->retention.iso,
+			       p->retention_from_receipt ? "receipt" : "transfer",
+			       pk.retention_end, left);
 		} else {
 			printf("package   none received yet\n");
-			printf("retention %s from receipt (clock not started)\n",
-			       p->retention.iso);
+			printf("retention %s from %s (clock not started)\n",
+			       p->retention.iso,
+			       p->retention_from_receipt ? "receipt" : "transfer");
 		}
 		printf("audit key %s\n", akey);
 		printf("audit     %" PRIu64 " entr%s, head #%" PRIu64 " %s\n"
