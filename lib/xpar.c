@@ -441,8 +441,9 @@ static int merge(struct ex *x, struct block *b, struct kerr *e)
 		key += en->key_len;
 		ex_progress(x, b->at.offset + b->n);
 	}
-	if (x->pw && pkg_write_escaped(x->pw, b->pkg.p, b->pkg.len, b->n_sel,
-				       e))
+	/* The block's lines go to the writer as they are: it takes the
+	 * buffer and leaves an emptied one in its place. */
+	if (x->pw && pkg_write_kbuf(x->pw, &b->pkg, b->n_sel, e))
 		return e->code;
 	for (size_t i = 0; i < nf; i++) {
 		x->stats[i].empty += b->stats[i].empty;
