@@ -230,24 +230,14 @@ static int map_columns(struct ex *x, const struct csv_record *h,
 
 /* ---- one record ---- */
 
-static void normalise(struct ex *x, struct judge *j,
-		      const struct csv_record *rec, size_t i, bool *reject)
+/* A field without a usable value: empty in the record, and what the
+ * protocol says that means (an issue; a reject unless blanked). */
+static __attribute__((noinline)) void no_value(struct ex *x, struct judge *j,
+					       size_t i, ssize_t c, int rc,
+					       const char *why, bool *reject)
 {
 	const struct pfield *f = &x->p->fields[i];
-	ssize_t c = x->col_of[i];
-	const char *why = NULL;
-	int rc = NORM_EMPTY;
 
-	if (c >= 0) {
-		const struct csv_field *cf = &rec->fields[c];
-		rc = pcache_normalise(j->cache[i], cf->p, cf->len,
-				      &j->vals[i], &why);
-	}
-	if (rc == NORM_OK) {
-		j->v[i] = (const char *)j->vals[i].p;
-		j->lens[i] = j->vals[i].len;
-		return;
-	}
 	j->v[i] = "";
 	j->lens[i] = 0;
 	if (rc == NORM_INVALID && f->blank_invalid && !f->required) {
@@ -261,6 +251,38 @@ static void normalise(struct ex *x, struct judge *j,
 		note_issue(x, j, i, c >= 0 ? (size_t)c : SIZE_MAX,
 			   "required value missing", false);
 		*reject = true;
+	}
+}
+
+/* Normalise the fields order[from..to) of the record.  Inline in its
+ * loop, with the empty and invalid cases out of line: the call per
+ * field was a visible part of an export. */
+static inline __attribute__((always_inline)) void
+normalise(struct ex *x, struct judge *j, const struct csv_field *cf,
+	  size_t from, size_t to, bool *reject)
+{
+	const size_t *order = x->order;
+	const ssize_t *col_of = x->col_of;
+	struct pcache **cache = j->cache;
+	struct kbuf *vals = j->vals;
+	const char **v = j->v;
+	size_t *lens = j->lens;
+
+	for (size_t k = from; k < to; k++) {
+		size_t i = order[k];
+		ssize_t c = col_of[i];
+		const char *why = NULL;
+		int rc = NORM_EMPTY;
+
+		if (c >= 0)
+			rc = pcache_normalise(cache[i], cf[c].p, cf[c].len,
+					      &vals[i], &why);
+		if (rc == NORM_OK) {
+			v[i] = (const char *)vals[i].p;
+			lens[i] = vals[i].len;
+		} else {
+			no_value(x, j, i, c, rc, why, reject);
+		}
 	}
 }
 
@@ -312,33 +334,29 @@ enum outcome ex_classify(struct ex *x, struct judge *j,
 	}
 	/* Only what the rule needs, until the record is known to be in
 	 * scope. */
-	for (size_t i = 0; i < p->n_fields; i++)
-		if (x->in_rule[i])
-			normalise(x, j, rec, i, &reject);
+	normalise(x, j, rec->fields, 0, x->n_rule, &reject);
 	if (reject)
 		return REJECTED;
 	if (p->selection && !psel_eval(p->selection, j->v)) {
 		j->n_pend = 0; /* out of scope: not our business */
 		return EXCLUDED;
 	}
-	for (size_t i = 0; i < p->n_fields; i++)
-		if (!x->in_rule[i])
-			normalise(x, j, rec, i, &reject);
+	normalise(x, j, rec->fields, x->n_rule, p->n_fields, &reject);
 	return reject ? REJECTED : SELECTED;
 }
 
 void ex_field_stats(struct ex *x, struct judge *j)
 {
-	for (size_t i = 0; i < x->p->n_fields; i++) {
-		const struct pfield *f = &x->p->fields[i];
+	const bool *text = x->is_text;
+	const size_t *lens = j->lens;
+	const char **v = j->v;
+	struct fstats *st = j->stats;
 
-		if (!j->lens[i]) {
-			j->stats[i].empty++;
-			continue;
-		}
-		if (f->type == PF_TEXT &&
-		    starts_like_formula(j->v[i], j->lens[i]))
-			j->stats[i].formula++;
+	for (size_t i = 0, n = x->p->n_fields; i < n; i++) {
+		if (!lens[i])
+			st[i].empty++;
+		else if (text[i] && starts_like_formula(v[i], lens[i]))
+			st[i].formula++;
 	}
 }
 
@@ -533,16 +551,28 @@ static int setup(struct ex *x, struct kerr *e)
 
 	x->col_of = calloc(n, sizeof *x->col_of);
 	x->in_rule = calloc(n, sizeof *x->in_rule);
+	x->is_text = calloc(n, sizeof *x->is_text);
+	x->order = calloc(n, sizeof *x->order);
 	x->stats = calloc(n, sizeof *x->stats);
 	x->field_names = calloc(n, sizeof *x->field_names);
-	if (!x->col_of || !x->in_rule || !x->stats || !x->field_names ||
+	if (!x->col_of || !x->in_rule || !x->is_text || !x->order ||
+	    !x->stats || !x->field_names ||
 	    ex_judge_init(x, &x->seq, x->stats))
 		return kerr_set(e, KERR_NOMEM, "export", "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		x->in_rule[i] = p->selection &&
 				psel_uses_field(p->selection, i);
+		x->is_text[i] = p->fields[i].type == PF_TEXT;
 		x->field_names[i] = p->fields[i].name;
 	}
+	/* The rule's fields first, each part in field order (which is the
+	 * order of a record's issues). */
+	for (size_t i = 0; i < n; i++)
+		if (x->in_rule[i])
+			x->order[x->n_rule++] = i;
+	for (size_t i = 0, k = x->n_rule; i < n; i++)
+		if (!x->in_rule[i])
+			x->order[k++] = i;
 	x->spool = tmpfile();
 	if (!x->spool)
 		return kerr_errno(e, errno, "report spool", "create");
@@ -572,6 +602,8 @@ static void teardown(struct ex *x)
 	ex_judge_free(x, &x->seq);
 	free(x->col_of);
 	free(x->in_rule);
+	free(x->is_text);
+	free(x->order);
 	free(x->stats);
 	free(x->field_names);
 	if (x->spool)

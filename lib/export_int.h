@@ -91,6 +91,10 @@ struct ex {
 	ssize_t *col_of;             /* field index → column or -1 */
 	ssize_t key_col;
 	bool *in_rule;               /* field read by the selection rule */
+	bool *is_text;               /* field of type text */
+	size_t *order;               /* fields as normalised: the rule's
+				      * (n_rule of them) first */
+	size_t n_rule;
 	struct judge seq;            /* the merging thread's own */
 	struct fstats *stats;
 	FILE *spool;                 /* issue lines (JSON, one per line) */
