@@ -37,6 +37,8 @@
 #include "banned.h"
 
 
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
 /* ---- small helpers ---- */
 
 static const char *base_name(const char *path)
@@ -240,6 +242,7 @@ static __attribute__((noinline)) void no_value(struct ex *x, struct judge *j,
 
 	j->v[i] = "";
 	j->lens[i] = 0;
+	j->empty[j->n_empty++] = i;
 	if (rc == NORM_INVALID && f->blank_invalid && !f->required) {
 		note_issue(x, j, i, (size_t)c, why, true);
 		return;
@@ -280,6 +283,8 @@ normalise(struct ex *x, struct judge *j, const struct csv_field *cf,
 		if (rc == NORM_OK) {
 			v[i] = (const char *)vals[i].p;
 			lens[i] = vals[i].len;
+			if (UNLIKELY(!lens[i]))
+				j->empty[j->n_empty++] = i;
 		} else {
 			no_value(x, j, i, c, rc, why, reject);
 		}
@@ -306,6 +311,7 @@ enum outcome ex_classify(struct ex *x, struct judge *j,
 	bool reject = false;
 
 	j->n_pend = 0;
+	j->n_empty = 0;
 	if (rec->problem) {
 		size_t c = rec->problem_field < x->n_cols ? rec->problem_field
 							  : SIZE_MAX;
@@ -347,16 +353,20 @@ enum outcome ex_classify(struct ex *x, struct judge *j,
 
 void ex_field_stats(struct ex *x, struct judge *j)
 {
-	const bool *text = x->is_text;
-	const size_t *lens = j->lens;
-	const char **v = j->v;
-	struct fstats *st = j->stats;
+	const size_t *restrict lens = j->lens;
+	const char *const *restrict v = j->v;
+	struct fstats *restrict st = j->stats;
+	const size_t *restrict text = x->text;
+	const size_t n_text = x->n_text;
 
-	for (size_t i = 0, n = x->p->n_fields; i < n; i++) {
-		if (!lens[i])
-			st[i].empty++;
-		else if (text[i] && starts_like_formula(v[i], lens[i]))
-			st[i].formula++;
+	/* The empty fields were listed as they were normalised; the
+	 * formula check is for the text fields only. */
+	for (size_t k = 0; k < j->n_empty; k++)
+		st[j->empty[k]].empty++;
+	for (size_t k = 0; k < n_text; k++) {
+		size_t i = text[k];
+
+		st[i].formula += starts_like_formula(v[i], lens[i]);
 	}
 }
 
@@ -516,8 +526,10 @@ int ex_judge_init(struct ex *x, struct judge *j, struct fstats *stats)
 	j->v = calloc(n, sizeof *j->v);
 	j->lens = calloc(n, sizeof *j->lens);
 	j->pend = calloc(n + 2, sizeof *j->pend);
+	j->empty = calloc(n, sizeof *j->empty);
 	j->cache = calloc(n, sizeof *j->cache);
-	if (!j->vals || !j->v || !j->lens || !j->pend || !j->cache)
+	if (!j->vals || !j->v || !j->lens || !j->pend || !j->empty ||
+	    !j->cache)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (!(j->cache[i] = pcache_new(&x->p->fields[i])))
@@ -541,6 +553,7 @@ void ex_judge_free(struct ex *x, struct judge *j)
 	free(j->v);
 	free(j->lens);
 	free(j->pend);
+	free(j->empty);
 	memset(j, 0, sizeof *j);
 }
 
@@ -551,18 +564,19 @@ static int setup(struct ex *x, struct kerr *e)
 
 	x->col_of = calloc(n, sizeof *x->col_of);
 	x->in_rule = calloc(n, sizeof *x->in_rule);
-	x->is_text = calloc(n, sizeof *x->is_text);
+	x->text = calloc(n, sizeof *x->text);
 	x->order = calloc(n, sizeof *x->order);
 	x->stats = calloc(n, sizeof *x->stats);
 	x->field_names = calloc(n, sizeof *x->field_names);
-	if (!x->col_of || !x->in_rule || !x->is_text || !x->order ||
+	if (!x->col_of || !x->in_rule || !x->text || !x->order ||
 	    !x->stats || !x->field_names ||
 	    ex_judge_init(x, &x->seq, x->stats))
 		return kerr_set(e, KERR_NOMEM, "export", "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		x->in_rule[i] = p->selection &&
 				psel_uses_field(p->selection, i);
-		x->is_text[i] = p->fields[i].type == PF_TEXT;
+		if (p->fields[i].type == PF_TEXT)
+			x->text[x->n_text++] = i;
 		x->field_names[i] = p->fields[i].name;
 	}
 	/* The rule's fields first, each part in field order (which is the
@@ -602,7 +616,7 @@ static void teardown(struct ex *x)
 	ex_judge_free(x, &x->seq);
 	free(x->col_of);
 	free(x->in_rule);
-	free(x->is_text);
+	free(x->text);
 	free(x->order);
 	free(x->stats);
 	free(x->field_names);

@@ -63,6 +63,7 @@ struct judge {
 	size_t *lens;
 	struct pending_issue *pend;
 	size_t n_pend;
+	size_t *empty, n_empty;      /* fields of the record left empty */
 	struct fstats *stats;        /* where the per-field counts go */
 	char key[EX_LINE_KEY];
 };
@@ -91,7 +92,7 @@ struct ex {
 	ssize_t *col_of;             /* field index → column or -1 */
 	ssize_t key_col;
 	bool *in_rule;               /* field read by the selection rule */
-	bool *is_text;               /* field of type text */
+	size_t *text, n_text;        /* the fields of type text */
 	size_t *order;               /* fields as normalised: the rule's
 				      * (n_rule of them) first */
 	size_t n_rule;
