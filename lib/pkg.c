@@ -267,11 +267,13 @@ static inline void copy_value(uint8_t *d, const char *s, size_t n)
 		memcpy(&b, s + n - 4, 4);
 		memcpy(d, &a, 4);
 		memcpy(d + n - 4, &b, 4);
-	} else if (n < 4) {
-		for (size_t i = 0; i < n; i++)
-			d[i] = (uint8_t)s[i];
-	} else {
+	} else if (n > 32) {
 		memcpy(d, s, n);
+	} else if (n) {
+		/* 1 to 3 bytes: the first, the middle and the last */
+		d[0] = (uint8_t)s[0];
+		d[n / 2] = (uint8_t)s[n / 2];
+		d[n - 1] = (uint8_t)s[n - 1];
 	}
 }
 
@@ -292,7 +294,8 @@ static bool plain_line_c(const uint8_t *p, size_t n, size_t commas)
  * bytes with the ones seen already masked off, so nothing outside the
  * line is read.  A comma is 0xff in its compare lane, so the sums of
  * absolute differences add up 255 per comma. */
-static bool plain_line_sse2(const uint8_t *p, size_t n, size_t commas)
+static inline bool plain_line_sse2(const uint8_t *p, size_t n,
+				   size_t commas)
 {
 	static const uint8_t tail[32] = {
 		0,    0,    0,    0,    0,    0,    0,    0,
@@ -361,10 +364,12 @@ static uint8_t *put_record_at(uint8_t *d, size_t n_fields,
 	uint8_t *q = d;
 
 	for (size_t i = 0; i < n_fields; i++) {
+		size_t n = lens[i];
+
 		if (i)
 			*q++ = ',';
-		copy_value(q, values[i], lens[i]);
-		q += lens[i];
+		copy_value(q, values[i], n);
+		q += n;
 	}
 	if (!PLAIN_LINE(d, (size_t)(q - d), n_fields - 1)) {
 		q = d;
