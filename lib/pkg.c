@@ -541,6 +541,11 @@ int pkg_write_kbuf(struct pkg_writer *w, struct kbuf *b, uint64_t records,
 	 * before the spare goes back into use. */
 	if (flush(w, e) || drain(w, e))
 		return e->code;
+	if (w->spare.cap > b->max) {
+		/* b could not have grown this far: it starts afresh, and
+		 * the spare is dropped (wiped). */
+		kbuf_free(&w->spare);
+	}
 	b->p = w->spare.p;
 	b->cap = w->spare.cap;
 	b->len = 0;
