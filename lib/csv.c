@@ -993,7 +993,9 @@ long_record_q:
  * compiled for AVX2 as a whole.  Chosen once per reader.
  */
 #ifdef CSV_AVX2
-__attribute__((target("avx2"))) static int
+/* BMI too: every AVX2 CPU has it, and tzcnt/blsr make the hop from one
+ * event to the next a few instructions shorter (checked at pick). */
+__attribute__((target("avx2,bmi,bmi2"))) static int
 parse_avx2(struct csv_reader *r, struct csv_record *rec, struct kerr *e)
 {
 	return parse_with(r, rec, e, block_avx2);
@@ -1017,7 +1019,8 @@ static int parse_swar(struct csv_reader *r, struct csv_record *rec,
 static parse_fn pick_parse(void)
 {
 #ifdef CSV_AVX2
-	if (__builtin_cpu_supports("avx2"))
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+	    __builtin_cpu_supports("bmi2"))
 		return parse_avx2;
 #endif
 #ifdef CSV_SSE2

@@ -37,6 +37,8 @@
 #include "banned.h"
 
 
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+
 /* ---- small helpers ---- */
 
 static const char *base_name(const char *path)
@@ -230,26 +232,17 @@ static int map_columns(struct ex *x, const struct csv_record *h,
 
 /* ---- one record ---- */
 
-static void normalise(struct ex *x, struct judge *j,
-		      const struct csv_record *rec, size_t i, bool *reject)
+/* A field without a usable value: empty in the record, and what the
+ * protocol says that means (an issue; a reject unless blanked). */
+static __attribute__((noinline)) void no_value(struct ex *x, struct judge *j,
+					       size_t i, ssize_t c, int rc,
+					       const char *why, bool *reject)
 {
 	const struct pfield *f = &x->p->fields[i];
-	ssize_t c = x->col_of[i];
-	const char *why = NULL;
-	int rc = NORM_EMPTY;
 
-	if (c >= 0) {
-		const struct csv_field *cf = &rec->fields[c];
-		rc = pcache_normalise(j->cache[i], cf->p, cf->len,
-				      &j->vals[i], &why);
-	}
-	if (rc == NORM_OK) {
-		j->v[i] = (const char *)j->vals[i].p;
-		j->lens[i] = j->vals[i].len;
-		return;
-	}
 	j->v[i] = "";
 	j->lens[i] = 0;
+	j->empty[j->n_empty++] = i;
 	if (rc == NORM_INVALID && f->blank_invalid && !f->required) {
 		note_issue(x, j, i, (size_t)c, why, true);
 		return;
@@ -261,6 +254,40 @@ static void normalise(struct ex *x, struct judge *j,
 		note_issue(x, j, i, c >= 0 ? (size_t)c : SIZE_MAX,
 			   "required value missing", false);
 		*reject = true;
+	}
+}
+
+/* Normalise the fields order[from..to) of the record.  Inline in its
+ * loop, with the empty and invalid cases out of line: the call per
+ * field was a visible part of an export. */
+static inline __attribute__((always_inline)) void
+normalise(struct ex *x, struct judge *j, const struct csv_field *cf,
+	  size_t from, size_t to, bool *reject)
+{
+	const size_t *order = x->order;
+	const ssize_t *col_of = x->col_of;
+	struct pcache **cache = j->cache;
+	struct kbuf *vals = j->vals;
+	const char **v = j->v;
+	size_t *lens = j->lens;
+
+	for (size_t k = from; k < to; k++) {
+		size_t i = order[k];
+		ssize_t c = col_of[i];
+		const char *why = NULL;
+		int rc = NORM_EMPTY;
+
+		if (c >= 0)
+			rc = pcache_normalise(cache[i], cf[c].p, cf[c].len,
+					      &vals[i], &why);
+		if (rc == NORM_OK) {
+			v[i] = (const char *)vals[i].p;
+			lens[i] = vals[i].len;
+			if (UNLIKELY(!lens[i]))
+				j->empty[j->n_empty++] = i;
+		} else {
+			no_value(x, j, i, c, rc, why, reject);
+		}
 	}
 }
 
@@ -284,6 +311,7 @@ enum outcome ex_classify(struct ex *x, struct judge *j,
 	bool reject = false;
 
 	j->n_pend = 0;
+	j->n_empty = 0;
 	if (rec->problem) {
 		size_t c = rec->problem_field < x->n_cols ? rec->problem_field
 							  : SIZE_MAX;
@@ -312,76 +340,101 @@ enum outcome ex_classify(struct ex *x, struct judge *j,
 	}
 	/* Only what the rule needs, until the record is known to be in
 	 * scope. */
-	for (size_t i = 0; i < p->n_fields; i++)
-		if (x->in_rule[i])
-			normalise(x, j, rec, i, &reject);
+	normalise(x, j, rec->fields, 0, x->n_rule, &reject);
 	if (reject)
 		return REJECTED;
 	if (p->selection && !psel_eval(p->selection, j->v)) {
 		j->n_pend = 0; /* out of scope: not our business */
 		return EXCLUDED;
 	}
-	for (size_t i = 0; i < p->n_fields; i++)
-		if (!x->in_rule[i])
-			normalise(x, j, rec, i, &reject);
+	normalise(x, j, rec->fields, x->n_rule, p->n_fields, &reject);
 	return reject ? REJECTED : SELECTED;
 }
 
 void ex_field_stats(struct ex *x, struct judge *j)
 {
-	for (size_t i = 0; i < x->p->n_fields; i++) {
-		const struct pfield *f = &x->p->fields[i];
+	const size_t *restrict lens = j->lens;
+	const char *const *restrict v = j->v;
+	struct fstats *restrict st = j->stats;
+	const size_t *restrict text = x->text;
+	const size_t n_text = x->n_text;
 
-		if (!j->lens[i]) {
-			j->stats[i].empty++;
-			continue;
-		}
-		if (f->type == PF_TEXT &&
-		    starts_like_formula(j->v[i], j->lens[i]))
-			j->stats[i].formula++;
+	/* The empty fields were listed as they were normalised; the
+	 * formula check is for the text fields only. */
+	for (size_t k = 0; k < j->n_empty; k++)
+		st[j->empty[k]].empty++;
+	for (size_t k = 0; k < n_text; k++) {
+		size_t i = text[k];
+
+		st[i].formula += starts_like_formula(v[i], lens[i]);
 	}
 }
 
-int ex_record_key(struct ex *x, struct judge *j,
-		      const struct csv_record *rec, const char **k,
-		      size_t *klen)
+bool ex_column_key(struct ex *x, const struct csv_record *rec,
+		   const char **k, size_t *klen)
 {
-	if (x->key_col >= 0) {
-		const struct csv_field *f = &rec->fields[x->key_col];
-		const char *s = f->p;
-		size_t n = f->len;
+	const struct csv_field *f;
+	const char *s;
+	size_t n;
 
-		while (n && (*s == ' ' || *s == '\t')) {
-			s++;
-			n--;
-		}
-		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-			n--;
-		if (n && n <= LEDGER_KEY_MAX) {
-			*k = s;
-			*klen = n;
-			return 0;
-		}
+	if (x->key_col < 0)
+		return false;
+	f = &rec->fields[x->key_col];
+	s = f->p;
+	n = f->len;
+	while (n && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
 	}
-	{
-		/* "line:N", formatted by hand: snprintf was a noticeable
-		 * share of the per-record cost. */
-		char digits[20];
-		size_t nd = 0;
-		uint64_t v = rec->line;
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (!n || n > LEDGER_KEY_MAX)
+		return false;
+	*k = s;
+	*klen = n;
+	return true;
+}
 
-		do {
-			digits[nd++] = (char)('0' + v % 10);
-			v /= 10;
-		} while (v);
-		memcpy(j->key, "line:", 5);
-		for (size_t i = 0; i < nd; i++)
-			j->key[5 + i] = digits[nd - 1 - i];
-		j->key[5 + nd] = '\0';
-		*k = j->key;
-		*klen = 5 + nd;
+size_t ex_line_key(char buf[EX_LINE_KEY], uint64_t line, const char **k)
+{
+	/* Formatted by hand, two digits at a time, backwards from the end
+	 * of buf: snprintf was a noticeable share of the per-record cost. */
+	static const char pairs[] = "00010203040506070809"
+				    "10111213141516171819"
+				    "20212223242526272829"
+				    "30313233343536373839"
+				    "40414243444546474849"
+				    "50515253545556575859"
+				    "60616263646566676869"
+				    "70717273747576777879"
+				    "80818283848586878889"
+				    "90919293949596979899";
+	char *d = buf + EX_LINE_KEY;
+
+	while (line >= 100) {
+		unsigned r = (unsigned)(line % 100);
+
+		line /= 100;
+		d -= 2;
+		memcpy(d, pairs + 2 * r, 2);
 	}
-	return 0;
+	if (line >= 10) {
+		d -= 2;
+		memcpy(d, pairs + 2 * line, 2);
+	} else {
+		*--d = (char)('0' + line);
+	}
+	d -= 5;
+	memcpy(d, "line:", 5);
+	*k = d;
+	return (size_t)(buf + EX_LINE_KEY - d);
+}
+
+void ex_record_key(struct ex *x, struct judge *j,
+		   const struct csv_record *rec, const char **k, size_t *klen)
+{
+	if (!ex_column_key(x, rec, k, klen))
+		*klen = ex_line_key(j->key, rec->line, k);
 }
 
 /* ---- outputs ---- */
@@ -473,8 +526,10 @@ int ex_judge_init(struct ex *x, struct judge *j, struct fstats *stats)
 	j->v = calloc(n, sizeof *j->v);
 	j->lens = calloc(n, sizeof *j->lens);
 	j->pend = calloc(n + 2, sizeof *j->pend);
+	j->empty = calloc(n, sizeof *j->empty);
 	j->cache = calloc(n, sizeof *j->cache);
-	if (!j->vals || !j->v || !j->lens || !j->pend || !j->cache)
+	if (!j->vals || !j->v || !j->lens || !j->pend || !j->empty ||
+	    !j->cache)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (!(j->cache[i] = pcache_new(&x->p->fields[i])))
@@ -498,6 +553,7 @@ void ex_judge_free(struct ex *x, struct judge *j)
 	free(j->v);
 	free(j->lens);
 	free(j->pend);
+	free(j->empty);
 	memset(j, 0, sizeof *j);
 }
 
@@ -508,16 +564,29 @@ static int setup(struct ex *x, struct kerr *e)
 
 	x->col_of = calloc(n, sizeof *x->col_of);
 	x->in_rule = calloc(n, sizeof *x->in_rule);
+	x->text = calloc(n, sizeof *x->text);
+	x->order = calloc(n, sizeof *x->order);
 	x->stats = calloc(n, sizeof *x->stats);
 	x->field_names = calloc(n, sizeof *x->field_names);
-	if (!x->col_of || !x->in_rule || !x->stats || !x->field_names ||
+	if (!x->col_of || !x->in_rule || !x->text || !x->order ||
+	    !x->stats || !x->field_names ||
 	    ex_judge_init(x, &x->seq, x->stats))
 		return kerr_set(e, KERR_NOMEM, "export", "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		x->in_rule[i] = p->selection &&
 				psel_uses_field(p->selection, i);
+		if (p->fields[i].type == PF_TEXT)
+			x->text[x->n_text++] = i;
 		x->field_names[i] = p->fields[i].name;
 	}
+	/* The rule's fields first, each part in field order (which is the
+	 * order of a record's issues). */
+	for (size_t i = 0; i < n; i++)
+		if (x->in_rule[i])
+			x->order[x->n_rule++] = i;
+	for (size_t i = 0, k = x->n_rule; i < n; i++)
+		if (!x->in_rule[i])
+			x->order[k++] = i;
 	x->spool = tmpfile();
 	if (!x->spool)
 		return kerr_errno(e, errno, "report spool", "create");
@@ -547,6 +616,8 @@ static void teardown(struct ex *x)
 	ex_judge_free(x, &x->seq);
 	free(x->col_of);
 	free(x->in_rule);
+	free(x->text);
+	free(x->order);
 	free(x->stats);
 	free(x->field_names);
 	if (x->spool)

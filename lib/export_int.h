@@ -31,6 +31,9 @@
 
 enum outcome { SELECTED, EXCLUDED, REJECTED };
 
+/* Room for a "line:N" source key (N up to 20 digits). */
+#define EX_LINE_KEY 32
+
 struct column {
 	char *header;                /* as in the register, UTF-8 */
 	const struct pfield *field;  /* NULL: dropped */
@@ -60,8 +63,9 @@ struct judge {
 	size_t *lens;
 	struct pending_issue *pend;
 	size_t n_pend;
+	size_t *empty, n_empty;      /* fields of the record left empty */
 	struct fstats *stats;        /* where the per-field counts go */
-	char key[32];
+	char key[EX_LINE_KEY];
 };
 
 struct xpar;
@@ -88,6 +92,10 @@ struct ex {
 	ssize_t *col_of;             /* field index → column or -1 */
 	ssize_t key_col;
 	bool *in_rule;               /* field read by the selection rule */
+	size_t *text, n_text;        /* the fields of type text */
+	size_t *order;               /* fields as normalised: the rule's
+				      * (n_rule of them) first */
+	size_t n_rule;
 	struct judge seq;            /* the merging thread's own */
 	struct fstats *stats;
 	FILE *spool;                 /* issue lines (JSON, one per line) */
@@ -114,8 +122,15 @@ enum outcome ex_classify(struct ex *x, struct judge *j,
 			 const struct csv_record *rec);
 void ex_count_fields(struct judge *j, enum outcome out);
 void ex_field_stats(struct ex *x, struct judge *j);
-int ex_record_key(struct ex *x, struct judge *j,
-		  const struct csv_record *rec, const char **k, size_t *klen);
+/* A record's source key: the key column's value (trimmed), or, when
+ * there is none or it is empty or too long, "line:N" for its first line.
+ * ex_column_key gives the first (false: use the line); ex_line_key
+ * formats the second into buf and points *k at it. */
+bool ex_column_key(struct ex *x, const struct csv_record *rec,
+		   const char **k, size_t *klen);
+size_t ex_line_key(char buf[EX_LINE_KEY], uint64_t line, const char **k);
+void ex_record_key(struct ex *x, struct judge *j,
+		   const struct csv_record *rec, const char **k, size_t *klen);
 
 /* Applying a record's fate (the merging thread, in file order). */
 int ex_tally(struct ex *x, enum outcome out, uint64_t line,

@@ -1,6 +1,7 @@
 /*
  * kbuf — bounded growable buffers.  Growth doubles; a secret buffer is
  * moved by allocate-copy-wipe-free because sodium_malloc has no realloc.
+ * The common cases of reserve, append and reset are inline in kbuf.h.
  */
 #include "kbuf.h"
 
@@ -37,7 +38,7 @@ static void raw_free(void *p, size_t n, bool secret)
 	}
 }
 
-int kbuf_reserve(struct kbuf *b, size_t extra, struct kerr *e)
+int kbuf_grow_(struct kbuf *b, size_t extra, struct kerr *e)
 {
 	size_t need, ncap;
 	uint8_t *np;
@@ -64,18 +65,6 @@ int kbuf_reserve(struct kbuf *b, size_t extra, struct kerr *e)
 	np[b->len] = '\0';
 	b->p = np;
 	b->cap = ncap;
-	return 0;
-}
-
-int kbuf_append(struct kbuf *b, const void *p, size_t n, struct kerr *e)
-{
-	int rc = kbuf_reserve(b, n, e);
-	if (rc)
-		return rc;
-	if (n)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
 	return 0;
 }
 
@@ -126,7 +115,7 @@ bool kbuf_equal(const struct kbuf *a, const struct kbuf *b)
 	return sodium_memcmp(a->p, b->p, a->len) == 0;
 }
 
-void kbuf_reset(struct kbuf *b)
+void kbuf_wipe_(struct kbuf *b)
 {
 	if (b->p) {
 		sodium_memzero(b->p, b->len);
@@ -139,6 +128,8 @@ uint8_t *kbuf_take(struct kbuf *b, size_t *len)
 {
 	uint8_t *p = b->p;
 
+	if (p && !b->secret && b->cap > b->len)
+		sodium_memzero(p + b->len + 1, b->cap - b->len);
 	if (!p) {
 		/* Always hand out a valid (empty) string. */
 		p = raw_alloc(1, b->secret);

@@ -953,16 +953,84 @@ static bool get_varint(const uint8_t **p, const uint8_t *end, uint64_t *v)
 	return false;
 }
 
-/* Keys are a dozen bytes: gcc inlines a variable memcpy as `rep movsq`,
- * whose start-up cost made it half the time of ledger_add_key. */
-static void copy_short(uint8_t *restrict d, const uint8_t *restrict s, size_t n)
+static inline uint64_t word(const uint8_t *p)
 {
-	if (n > 32) {
-		memcpy(d, s, n);
-		return;
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+	return w;
+}
+
+/* Keys are a dozen bytes and suffixes a few: copied by words that
+ * overlap at the end rather than by memcpy (a call, or `rep movsq`
+ * with its start-up cost) or a byte loop (which gcc turns back into a
+ * memcpy call).  Nothing outside d[0..n) and s[0..n) is touched. */
+static inline void copy_short(uint8_t *restrict d, const uint8_t *restrict s,
+			      size_t n)
+{
+	if (n >= 8) {
+		size_t i = 0;
+
+		for (; i + 8 < n; i += 8)
+			memcpy(d + i, s + i, 8);
+		memcpy(d + n - 8, s + n - 8, 8);
+	} else if (n >= 4) {
+		memcpy(d, s, 4);
+		memcpy(d + n - 4, s + n - 4, 4);
+	} else if (n) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
 	}
-	for (size_t i = 0; i < n; i++)
-		d[i] = s[i];
+}
+
+/* Whether the n bytes at k hold a NUL: a word at a time (exact: a byte
+ * is flagged only if it is zero). */
+static inline bool has_nul(const uint8_t *k, size_t n)
+{
+	const uint64_t ones = UINT64_C(0x0101010101010101);
+	const uint64_t high = UINT64_C(0x8080808080808080);
+	size_t i = 0;
+
+	if (n < 8) {
+		for (; i < n; i++)
+			if (!k[i])
+				return true;
+		return false;
+	}
+	for (; i + 8 < n; i += 8) {
+		uint64_t w = word(k + i);
+
+		if ((w - ones) & ~w & high)
+			return true;
+	}
+	{
+		uint64_t w = word(k + n - 8);
+
+		return ((w - ones) & ~w & high) != 0;
+	}
+}
+
+/* Bytes shared by a[0..max) and b[0..max): a word at a time. */
+static inline size_t common_prefix(const uint8_t *a, const uint8_t *b,
+				   size_t max)
+{
+	size_t i = 0;
+
+	for (; i + 8 <= max; i += 8) {
+		uint64_t x = word(a + i) ^ word(b + i);
+
+		if (x) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+			return i + ((size_t)__builtin_ctzll(x) >> 3);
+#else
+			break;
+#endif
+		}
+	}
+	while (i < max && a[i] == b[i])
+		i++;
+	return i;
 }
 
 static int flush_chunk(struct ledger *l, struct kerr *e)
@@ -1018,15 +1086,14 @@ int ledger_add_key(struct ledger *l, const char *key, size_t len,
 				"source key of record %" PRIu64 " is longer than %d bytes",
 				l->n_keys + 1, LEDGER_KEY_MAX);
 	}
-	if (len && memchr(k, '\0', len)) {
+	if (has_nul(k, len)) {
 		l->failed = true;
 		return kerr_set(e, KERR_USAGE, l->what,
 				"source key of record %" PRIu64 " holds a NUL byte",
 				l->n_keys + 1);
 	}
 	max = len < l->prev_len ? len : l->prev_len;
-	while (shared < max && k[shared] == l->prev[shared])
-		shared++;
+	shared = common_prefix(k, l->prev, max);
 	w = l->chunk + l->chunk_len;
 	w += put_varint(w, shared);
 	w += put_varint(w, len - shared);

@@ -1,7 +1,11 @@
 /*
  * pkg — writing the package plaintext.  Records are escaped into one large
  * buffer that goes to the sink (and the digest) in blocks, so the per-record
- * cost is the escaping alone.
+ * cost is the escaping alone.  Escaping copies a record's values with their
+ * separators and checks the line once (no quote, CR or LF, no comma but the
+ * separators); only a line that fails is escaped field by field.  Lines
+ * escaped elsewhere arrive as whole buffers (pkg_write_kbuf) that the
+ * helper takes without a copy.
  *
  * The blocks are digested and written by a helper thread while the caller
  * escapes the next block into the other of two buffers: the digest and the
@@ -25,6 +29,15 @@
 
 #include "kbuf.h"
 
+/* PKG_PORTABLE (tests of the fallback) keeps to plain C. */
+#if defined(__SSE2__) && !defined(PKG_PORTABLE)
+#include <emmintrin.h>
+#define PKG_SSE2 1
+#define PLAIN_LINE(p, n, c) plain_line_sse2(p, n, c)
+#else
+#define PLAIN_LINE(p, n, c) plain_line_c(p, n, c)
+#endif
+
 #include "banned.h"
 
 #define PKG_BLOCK (256u << 10)
@@ -35,6 +48,9 @@ struct pkg_writer {
 	uint8_t *bufs[2];        /* the caller fills one, the helper writes
 				  * the other */
 	uint8_t *buf;            /* bufs[cur] */
+	/* Memory taken from a kbuf by pkg_write_kbuf (its p and cap),
+	 * given back to the next caller once the helper is done with it. */
+	struct kbuf spare;
 	int cur;
 	size_t fill;
 	size_t n_fields;
@@ -182,43 +198,20 @@ static int put_json_line(struct ksink *out, json_t *o, struct kerr *e)
 	return rc;
 }
 
-#define ONES 0x0101010101010101u
-#define HIGHS 0x8080808080808080u
-
-/* Nonzero iff a byte of w is zero (exact, not just likely). */
-static inline uint64_t zero_byte(uint64_t w)
-{
-	return (w - ONES) & ~w & HIGHS;
-}
-
-static inline bool special(char c)
+static inline bool special(uint8_t c)
 {
 	return c == ',' || c == '"' || c == '\n' || c == '\r';
 }
 
-/* Eight bytes at a time: escaping was a visible part of an export. */
-static bool needs_quotes(const char *v, size_t n)
-{
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, v + i, 8);
-		if (zero_byte(w ^ (ONES * ',')) | zero_byte(w ^ (ONES * '"')) |
-		    zero_byte(w ^ (ONES * '\n')) | zero_byte(w ^ (ONES * '\r')))
-			return true;
-	}
-	for (; i < n; i++)
-		if (special(v[i]))
-			return true;
-	return false;
-}
-
-/* One escaped field at d (room for 2 * n + 2 bytes); returns its end. */
+/* One escaped field at d (room for 2 * n + 2 bytes); returns its end.
+ * The slow path, for a record that holds a special byte somewhere. */
 static uint8_t *put_field_at(uint8_t *d, const char *v, size_t n)
 {
-	if (!needs_quotes(v, n)) {
+	bool quote = false;
+
+	for (size_t i = 0; i < n && !quote; i++)
+		quote = special((uint8_t)v[i]);
+	if (!quote) {
 		memcpy(d, v, n);
 		return d + n;
 	}
@@ -248,17 +241,146 @@ static size_t record_bound(size_t n_fields, const size_t *lens)
 	return need;
 }
 
-/* The record's escaped line at d (record_bound bytes of room). */
+/* Copy a value of n bytes: values are mostly short, and a call to memcpy
+ * per value cost more than the copy.  Reads and writes stay within the
+ * n bytes (the words overlap instead). */
+static inline void copy_value(uint8_t *d, const char *s, size_t n)
+{
+	if (n >= 8 && n <= 16) {
+		uint64_t a, b;
+
+		memcpy(&a, s, 8);
+		memcpy(&b, s + n - 8, 8);
+		memcpy(d, &a, 8);
+		memcpy(d + n - 8, &b, 8);
+	} else if (n > 16 && n <= 32) {
+		uint8_t a[16], b[16];
+
+		memcpy(a, s, 16);
+		memcpy(b, s + n - 16, 16);
+		memcpy(d, a, 16);
+		memcpy(d + n - 16, b, 16);
+	} else if (n >= 4 && n < 8) {
+		uint32_t a, b;
+
+		memcpy(&a, s, 4);
+		memcpy(&b, s + n - 4, 4);
+		memcpy(d, &a, 4);
+		memcpy(d + n - 4, &b, 4);
+	} else if (n > 32) {
+		memcpy(d, s, n);
+	} else if (n) {
+		/* 1 to 3 bytes: the first, the middle and the last */
+		d[0] = (uint8_t)s[0];
+		d[n / 2] = (uint8_t)s[n / 2];
+		d[n - 1] = (uint8_t)s[n - 1];
+	}
+}
+
+static bool plain_line_c(const uint8_t *p, size_t n, size_t commas)
+{
+	size_t c = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '"' || p[i] == '\n' || p[i] == '\r')
+			return false;
+		c += p[i] == ',';
+	}
+	return c == commas;
+}
+
+#ifdef PKG_SSE2
+/* 16 bytes at a time; the last, partial chunk is the line's last 16
+ * bytes with the ones seen already masked off, so nothing outside the
+ * line is read.  A comma is 0xff in its compare lane, so the sums of
+ * absolute differences add up 255 per comma. */
+static inline bool plain_line_sse2(const uint8_t *p, size_t n,
+				   size_t commas)
+{
+	static const uint8_t tail[32] = {
+		0,    0,    0,    0,    0,    0,    0,    0,
+		0,    0,    0,    0,    0,    0,    0,    0,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	};
+	const __m128i vc = _mm_set1_epi8(','), vq = _mm_set1_epi8('"');
+	const __m128i vl = _mm_set1_epi8('\n'), vr = _mm_set1_epi8('\r');
+	const __m128i zero = _mm_setzero_si128();
+	__m128i bad = zero, sum = zero, x, c, q;
+	size_t i = 0;
+	uint64_t total;
+
+	if (n < 16)
+		return plain_line_c(p, n, commas);
+	for (; i + 16 <= n; i += 16) {
+		x = _mm_loadu_si128((const __m128i *)(const void *)(p + i));
+		c = _mm_cmpeq_epi8(x, vc);
+		q = _mm_or_si128(_mm_cmpeq_epi8(x, vq),
+				 _mm_or_si128(_mm_cmpeq_epi8(x, vl),
+					      _mm_cmpeq_epi8(x, vr)));
+		sum = _mm_add_epi64(sum, _mm_sad_epu8(c, zero));
+		bad = _mm_or_si128(bad, q);
+	}
+	if (i < n) {
+		const __m128i m = _mm_loadu_si128(
+			(const __m128i *)(const void *)(tail + (n - i)));
+
+		x = _mm_loadu_si128((const __m128i *)(const void *)(p + n - 16));
+		c = _mm_and_si128(_mm_cmpeq_epi8(x, vc), m);
+		q = _mm_or_si128(_mm_cmpeq_epi8(x, vq),
+				 _mm_or_si128(_mm_cmpeq_epi8(x, vl),
+					      _mm_cmpeq_epi8(x, vr)));
+		sum = _mm_add_epi64(sum, _mm_sad_epu8(c, zero));
+		bad = _mm_or_si128(bad, _mm_and_si128(q, m));
+	}
+	if (_mm_movemask_epi8(bad))
+		return false;
+	total = (uint64_t)_mm_cvtsi128_si64(sum) +
+		(uint64_t)_mm_cvtsi128_si64(_mm_unpackhi_epi64(sum, sum));
+	return total == 255 * (uint64_t)commas;
+}
+#endif
+
+bool pkg_plain_line_(const uint8_t *p, size_t n, size_t commas,
+		     bool portable)
+{
+#ifdef PKG_SSE2
+	if (!portable)
+		return plain_line_sse2(p, n, commas);
+#endif
+	return plain_line_c(p, n, commas);
+}
+
+/*
+ * The record's escaped line at d (record_bound bytes of room).  Most
+ * records need no quoting at all: the values are copied as they are with
+ * their separators, and the line is checked once for a quote, CR or LF
+ * and for commas beyond the separators.  Only a line that fails the check
+ * is written again field by field.
+ */
 static uint8_t *put_record_at(uint8_t *d, size_t n_fields,
 			      const char *const *values, const size_t *lens)
 {
+	uint8_t *q = d;
+
 	for (size_t i = 0; i < n_fields; i++) {
+		size_t n = lens[i];
+
 		if (i)
-			*d++ = ',';
-		d = put_field_at(d, values[i], lens[i]);
+			*q++ = ',';
+		copy_value(q, values[i], n);
+		q += n;
 	}
-	*d++ = '\n';
-	return d;
+	if (!PLAIN_LINE(d, (size_t)(q - d), n_fields - 1)) {
+		q = d;
+		for (size_t i = 0; i < n_fields; i++) {
+			if (i)
+				*q++ = ',';
+			q = put_field_at(q, values[i], lens[i]);
+		}
+	}
+	*q++ = '\n';
+	return q;
 }
 
 int pkg_writer_begin(struct pkg_writer **out_w, const struct pkg_head *h,
@@ -280,6 +402,7 @@ int pkg_writer_begin(struct pkg_writer **out_w, const struct pkg_head *h,
 		return kerr_set(e, KERR_NOMEM, "package", "out of memory");
 	}
 	w->buf = w->bufs[0];
+	kbuf_init(&w->spare, SIZE_MAX / 4, false);
 	w->out = out;
 	w->n_fields = h->n_fields;
 	memcpy(w->id, h->id, sizeof w->id);
@@ -401,6 +524,45 @@ int pkg_write_escaped(struct pkg_writer *w, const uint8_t *p, size_t n,
 	return 0;
 }
 
+int pkg_write_kbuf(struct pkg_writer *w, struct kbuf *b, uint64_t records,
+		   struct kerr *e)
+{
+	uint8_t *p = b->p;
+	size_t n = b->len, cap = b->cap;
+	int rc;
+
+	/* Small amounts, or no helper: the copy costs less than a wait. */
+	if (!w->threaded || b->secret || n < PKG_BLOCK / 4) {
+		rc = pkg_write_escaped(w, b->p, b->len, records, e);
+		kbuf_reset(b);
+		return rc;
+	}
+	/* What was written before goes first; then the helper must be idle
+	 * before the spare goes back into use. */
+	if (flush(w, e) || drain(w, e))
+		return e->code;
+	if (w->spare.cap > b->max) {
+		/* b could not have grown this far: it starts afresh, and
+		 * the spare is dropped (wiped). */
+		kbuf_free(&w->spare);
+	}
+	b->p = w->spare.p;
+	b->cap = w->spare.cap;
+	b->len = 0;
+	if (b->p)
+		b->p[0] = '\0';
+	w->spare.p = p;
+	w->spare.cap = cap;
+	w->spare.len = n; /* what kbuf_free wipes is cap + 1 anyway */
+	pthread_mutex_lock(&w->mu);
+	w->job = p;
+	w->job_len = n;
+	pthread_cond_broadcast(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	w->records += records;
+	return 0;
+}
+
 int pkg_writer_finish(struct pkg_writer *w, struct pkg_tail *t,
 		      struct kerr *e)
 {
@@ -456,6 +618,7 @@ void pkg_writer_free(struct pkg_writer *w)
 			free(w->bufs[i]);
 		}
 	}
+	kbuf_free(&w->spare); /* wipes */
 	sodium_memzero(w, sizeof *w);
 	free(w);
 }

@@ -76,11 +76,26 @@ int pkg_escape_record(size_t n_fields, const char *const *values,
 		      const size_t *lens, struct kbuf *out, struct kerr *e);
 int pkg_write_escaped(struct pkg_writer *w, const uint8_t *p, size_t n,
 		      uint64_t records, struct kerr *e);
+/*
+ * pkg_write_escaped for a whole buffer of such lines, without copying
+ * them: the writer takes b's memory and gives b an empty buffer in
+ * exchange (one it was done with, or none).  b must not be secret.  The
+ * exchanged memory holds old package lines until it is freed, which
+ * wipes it, like pkg_writer_free does with the writer's own.
+ */
+int pkg_write_kbuf(struct pkg_writer *w, struct kbuf *b, uint64_t records,
+		   struct kerr *e);
 /* Write the tail line; *t receives the count and digest. */
 int pkg_writer_finish(struct pkg_writer *w, struct pkg_tail *t,
 		      struct kerr *e);
 /* Wipes the buffered records.  NULL is fine. */
 void pkg_writer_free(struct pkg_writer *w);
+
+/* Tests only: whether the n bytes at p hold no quote, CR or LF and
+ * exactly `commas` commas, by the SIMD check (portable false, where the
+ * build has one) or in plain C.  Both must agree on every input. */
+bool pkg_plain_line_(const uint8_t *p, size_t n, size_t commas,
+		     bool portable);
 
 /* The trusted comment of the package's minisign signature (one line). */
 int pkg_trusted_comment(const struct pkg_head *h, const struct pkg_tail *t,

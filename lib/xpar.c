@@ -24,6 +24,16 @@
  * first such byte of the file), and for a block without a cut.  Later
  * blocks already in flight are then dropped.
  *
+ * Line numbers: the splitter does not count lines (that was a pass over
+ * every byte on the merging thread).  A block is read as if it started on
+ * line 1; its entries, its last line, the line of its first byte >= 0x80
+ * and the line after it come out relative to that, and the merge, which
+ * knows where the block starts (the line after the block before it),
+ * makes them absolute.  Nothing in a block's results depends on the line
+ * numbers except those numbers: a reader's errors, which quote lines,
+ * only send the block to the sequential reader, which reads it with the
+ * true numbers.
+ *
  * Memory: a fixed ring of 2 blocks per worker, each at most par_block
  * bytes of register plus its results.  Everything that held register
  * data is wiped before it is freed.
@@ -48,7 +58,7 @@ enum { B_FREE, B_READY, B_BUSY, B_DONE };
 struct bentry {
 	uint64_t line;
 	uint32_t n_issues;
-	uint32_t key_len;
+	uint32_t key_len;       /* bytes in keys; 0: a "line:N" key */
 	uint8_t what;           /* enum outcome, or BLANK */
 };
 #define BLANK 255
@@ -58,8 +68,8 @@ struct block {
 	int state;              /* under par.mu */
 	uint8_t *buf;           /* par_block + PAD bytes */
 	size_t n;
-	struct csv_pos at;
-	uint64_t end_line;      /* physical line right after the block */
+	struct csv_pos at;      /* at.line is 1: lines are block-relative */
+	uint64_t end_line;      /* line right after the block (relative) */
 	bool reseq;             /* read this one with the sequential reader */
 	/* results */
 	struct bentry *ent;
@@ -69,7 +79,7 @@ struct block {
 	struct kbuf pkg, keys;
 	uint64_t n_sel;
 	struct fstats *stats;
-	uint64_t last_line, enc_line;
+	uint64_t last_line, enc_line;   /* relative; 0: none */
 };
 
 struct xpar {
@@ -165,13 +175,22 @@ static void judge_block(struct ex *x, struct judge *j, struct block *b)
 			const char *k;
 			size_t klen;
 
-			ex_record_key(x, j, &rec, &k, &klen);
+			/* A line key needs the absolute line: the merge
+			 * makes it. */
+			if (!ex_column_key(x, &rec, &k, &klen))
+				continue;
 			if (kbuf_append(&b->keys, k, klen, &e)) {
 				b->reseq = true;
 				break;
 			}
 			en->key_len = (uint32_t)klen;
 		}
+	}
+	if (!b->reseq) {
+		struct csv_pos end;
+
+		csv_pos_get(csv, &end);
+		b->end_line = end.line;
 	}
 	b->enc_line = csv_encoding_line(csv);
 	csv_free(csv);
@@ -181,7 +200,7 @@ static void block_clear(struct block *b)
 {
 	b->n_ent = b->n_iss = 0;
 	b->n_sel = 0;
-	b->last_line = b->enc_line = 0;
+	b->last_line = b->enc_line = b->end_line = 0;
 	b->reseq = false;
 	kbuf_reset(&b->pkg);   /* wipes */
 	kbuf_reset(&b->keys);
@@ -371,31 +390,6 @@ static bool has_high(const uint8_t *p, size_t n)
 	return (acc & UINT64_C(0x8080808080808080)) != 0;
 }
 
-/* LFs in p[0..n): eight bytes at a time, since every byte of the
- * register passes here once on the splitting thread. */
-static uint64_t count_lines(const uint8_t *p, size_t n)
-{
-	const uint64_t ones = UINT64_C(0x0101010101010101);
-	const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
-	uint64_t c = 0;
-	size_t i = 0;
-
-	for (; i + 8 <= n; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, p + i, 8);
-		w ^= ones * '\n';
-		/* high bit set exactly in the zero bytes (no carries) */
-		w = ~(((w & low7) + low7) | w | low7);
-		/* sum the eight flag bits in the top byte: without -mpopcnt,
-		 * __builtin_popcountll is a slow library call */
-		c += ((w >> 7) * ones) >> 56;
-	}
-	for (; i < n; i++)
-		c += p[i] == '\n';
-	return c;
-}
-
 /* Read up to cap bytes at off; *eof when the file ended before. */
 static int read_at(struct ex *x, uint8_t *buf, size_t cap, uint64_t off,
 		   size_t *got, bool *eof, struct kerr *e)
@@ -420,29 +414,37 @@ static int read_at(struct ex *x, uint8_t *buf, size_t cap, uint64_t off,
 	return 0;
 }
 
-/* Merge one judged block, in file order. */
+/* Merge one judged block, in file order.  It starts where the merged
+ * blocks end (x->cst): there its relative line 1 becomes absolute. */
 static int merge(struct ex *x, struct block *b, struct kerr *e)
 {
 	const struct pending_issue *iss = b->iss;
 	const char *key = (const char *)b->keys.p;
 	size_t nf = x->p->n_fields;
+	const uint64_t shift = x->cst.line - 1;
+	char lkey[EX_LINE_KEY];
 
 	for (size_t i = 0; i < b->n_ent; i++) {
 		const struct bentry *en = &b->ent[i];
+		const char *k = key;
+		size_t klen = en->key_len;
 
 		if (en->what == BLANK) {
 			x->r->n_blank_rows++;
 			continue;
 		}
-		if (ex_tally(x, (enum outcome)en->what, en->line, iss,
-			  en->n_issues, key, en->key_len, e))
+		if (en->what == SELECTED && !klen && x->ledger)
+			klen = ex_line_key(lkey, en->line + shift, &k);
+		if (ex_tally(x, (enum outcome)en->what, en->line + shift, iss,
+			  en->n_issues, k, klen, e))
 			return e->code;
 		iss += en->n_issues;
 		key += en->key_len;
 		ex_progress(x, b->at.offset + b->n);
 	}
-	if (x->pw && pkg_write_escaped(x->pw, b->pkg.p, b->pkg.len, b->n_sel,
-				       e))
+	/* The block's lines go to the writer as they are: it takes the
+	 * buffer and leaves an emptied one in its place. */
+	if (x->pw && pkg_write_kbuf(x->pw, &b->pkg, b->n_sel, e))
 		return e->code;
 	for (size_t i = 0; i < nf; i++) {
 		x->stats[i].empty += b->stats[i].empty;
@@ -451,11 +453,13 @@ static int merge(struct ex *x, struct block *b, struct kerr *e)
 		x->stats[i].formula += b->stats[i].formula;
 	}
 	if (b->last_line)
-		x->last_line = b->last_line;
-	if (!x->cst.enc_line)
-		x->cst.enc_line = b->enc_line;
+		x->last_line = b->last_line + shift;
+	/* Set by this block only if it was 0 when the block was cut, so
+	 * then it is relative. */
+	if (!x->cst.enc_line && b->enc_line)
+		x->cst.enc_line = b->enc_line + shift;
 	x->cst.offset = b->at.offset + b->n;
-	x->cst.line = b->end_line;
+	x->cst.line = b->end_line + shift;
 	return 0;
 }
 
@@ -489,7 +493,7 @@ int xpar_run(struct ex *x, struct csv_pos *at, uint64_t *until,
 		   bool *eof, struct kerr *e)
 {
 	struct xpar *pp;
-	uint64_t off = at->offset, line = at->line;
+	uint64_t off = at->offset;
 	bool split_done = false;
 	int rc;
 
@@ -517,7 +521,7 @@ int xpar_run(struct ex *x, struct csv_pos *at, uint64_t *until,
 			block_clear(b);
 			b->at = x->cst;
 			b->at.offset = off;
-			b->at.line = line;
+			b->at.line = 1;
 			cut = end ? got : find_cut(b->buf, got,
 						   (uint8_t)x->cst.delimiter);
 			if (!cut) {
@@ -530,8 +534,6 @@ int xpar_run(struct ex *x, struct csv_pos *at, uint64_t *until,
 				b->reseq = x->cst.encoding == CSV_ENC_AUTO &&
 					   has_high(b->buf, cut);
 				off += cut;
-				line += count_lines(b->buf, cut);
-				b->end_line = line;
 			}
 			memset(b->buf + b->n, 0, PAD);
 			if (b->reseq || (end && cut == got))
@@ -552,9 +554,8 @@ int xpar_run(struct ex *x, struct csv_pos *at, uint64_t *until,
 			pthread_cond_wait(&pp->cv_done, &pp->mu);
 		pthread_mutex_unlock(&pp->mu);
 		if (b->reseq) {
+			/* The merged blocks end where this one starts. */
 			*at = x->cst;
-			at->offset = b->at.offset;
-			at->line = b->at.line;
 			*until = b->at.offset + b->n;
 			par_cancel(pp);
 			return 0;

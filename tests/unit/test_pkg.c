@@ -145,6 +145,106 @@ static void many_records_cross_blocks(void)
 	kbuf_free(&out);
 }
 
+/* The one-pass check of a record line, SIMD and plain C, against the
+ * byte-by-byte definition, on lines of every length around the 16-byte
+ * chunks and with the special bytes anywhere. */
+static void plain_line_check_agrees(void)
+{
+	static const uint8_t alpha[] = "ab ,\"\n\r\xc3\xa9-=";
+	uint8_t line[300];
+	uint32_t seed = 12345;
+
+	for (int round = 0; round < 20000; round++) {
+		size_t n = (size_t)(round % 97) + (round % 7 == 0 ? 150 : 0);
+		size_t commas = 0;
+		bool bad = false;
+		int density;
+
+		seed = seed * 1103515245u + 12345u;
+		density = (int)(seed >> 16) % 40 + 1;
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			line[i] = (seed >> 16) % (unsigned)density == 0
+					  ? alpha[(seed >> 8) % (sizeof alpha - 1)]
+					  : (uint8_t)('a' + (seed >> 20) % 26);
+			commas += line[i] == ',';
+			bad |= line[i] == '"' || line[i] == '\n' ||
+			       line[i] == '\r';
+		}
+		for (size_t want = commas ? commas - 1 : 0; want <= commas + 1;
+		     want++) {
+			bool expect = !bad && want == commas;
+
+			CHECK(pkg_plain_line_(line, n, want, true) == expect);
+			CHECK(pkg_plain_line_(line, n, want, false) == expect);
+		}
+	}
+}
+
+/* Records escaped on the side (pkg_escape_record) and handed over as a
+ * buffer (pkg_write_kbuf, large enough to be taken without a copy) give
+ * the bytes pkg_write_record gives. */
+static void escaped_blocks_match_direct_writes(void)
+{
+	static const char *const pool[] = {
+		"Peeters", "", "Sint-Pieters, Leeuw", "VZW \"De Boom\"",
+		"a\nb", "c\rd", "Ééklo", "=1+2", "12",
+		"Janssens-Van den Broeck, Maria-Louisa", ",", "\"",
+	};
+	const size_t np = sizeof pool / sizeof pool[0];
+	struct kbuf direct = KBUF_INIT(64u << 20), side = KBUF_INIT(64u << 20);
+	struct kbuf blk = KBUF_INIT(64u << 20);
+	struct kbuf_sink s1, s2;
+	struct pkg_head h;
+	struct pkg_writer *w1, *w2;
+	struct pkg_tail t1, t2;
+	struct kerr e;
+	uint64_t in_blk = 0;
+
+	head_init(&h);
+	kbuf_sink_init(&s1, &direct);
+	kbuf_sink_init(&s2, &side);
+	CHECK(pkg_writer_begin(&w1, &h, &s1.base, &e) == 0);
+	CHECK(pkg_writer_begin(&w2, &h, &s2.base, &e) == 0);
+	for (size_t r = 0; r < 60000; r++) {
+		const char *v[3];
+		size_t lens[3];
+
+		for (int j = 0; j < 3; j++) {
+			v[j] = pool[(r * (size_t)(j + 3) + r / 7) % np];
+			lens[j] = strlen(v[j]);
+		}
+		CHECK(pkg_write_record(w1, v, lens, &e) == 0);
+		if (r % 1000 == 999) {
+			/* now and then a record straight to the writer */
+			CHECK(pkg_write_kbuf(w2, &blk, in_blk, &e) == 0);
+			CHECK(blk.len == 0);
+			in_blk = 0;
+			CHECK(pkg_write_record(w2, v, lens, &e) == 0);
+			continue;
+		}
+		CHECK(pkg_escape_record(3, v, lens, &blk, &e) == 0);
+		in_blk++;
+		if (blk.len > (100u << 10)) {
+			CHECK(pkg_write_kbuf(w2, &blk, in_blk, &e) == 0);
+			CHECK(blk.len == 0);
+			in_blk = 0;
+		}
+	}
+	CHECK(pkg_write_kbuf(w2, &blk, in_blk, &e) == 0);
+	CHECK(pkg_writer_finish(w1, &t1, &e) == 0);
+	CHECK(pkg_writer_finish(w2, &t2, &e) == 0);
+	pkg_writer_free(w1);
+	pkg_writer_free(w2);
+	CHECK(t1.records == 60000 && t2.records == 60000);
+	CHECK_STR(t1.records_digest, t2.records_digest);
+	CHECK(direct.len == side.len &&
+	      memcmp(direct.p, side.p, direct.len) == 0);
+	kbuf_free(&direct);
+	kbuf_free(&side);
+	kbuf_free(&blk);
+}
+
 static void trusted_comment(void)
 {
 	struct pkg_head h;
@@ -179,6 +279,8 @@ const struct unit_case suite_pkg[] = {
 	{ "pkg: head, CSV escaping, tail, digest", framing_and_escaping },
 	{ "pkg: a value like the tail is quoted", no_record_line_starts_like_the_tail },
 	{ "pkg: 50 000 records across blocks", many_records_cross_blocks },
+	{ "pkg: one-pass line check, SIMD and plain C", plain_line_check_agrees },
+	{ "pkg: escaped blocks give the same bytes", escaped_blocks_match_direct_writes },
 	{ "pkg: trusted comment", trusted_comment },
 	{ "pkg: ids and times", ids_are_random_hex },
 	{ NULL, NULL },
