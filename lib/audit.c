@@ -267,8 +267,8 @@ int audit_verify(struct ws *w, struct audit_state *s, struct kerr *e)
 			sqlite3_finalize(st);
 			if (r.seq == expect + 1)
 				kerr_set(e, KERR_FORMAT, "audit log",
-					 "entry %llu is missing",
-					 (unsigned long long)expect);
+					 "the entry is missing (removed from "
+					 "the log)");
 			else
 				kerr_set(e, KERR_FORMAT, "audit log",
 					 "entries %llu to %llu are missing",
