@@ -22,8 +22,9 @@ int kdb_fail(sqlite3 *db, const char *what, const char *op,
 				"%s: not a readable database: %s", op, msg);
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
-		return kerr_set(e, KERR_IO, what, "%s: busy (%s): %s", op,
-				busy_hint ? busy_hint : "in use by another process",
+		return kerr_set(e, KERR_IO, what, "%s: %s: %s", op,
+				busy_hint ? busy_hint
+					  : "busy (in use by another process)",
 				msg);
 	case SQLITE_FULL:
 		return kerr_set(e, KERR_IO, what, "%s: disk full", op);

@@ -21,7 +21,7 @@
 #include "kerr.h"
 
 /* The last SQLite error on db as a kerr about `what` during `op`.  A busy
- * database becomes KERR_IO "busy: <busy_hint>". */
+ * database becomes KERR_IO "<op>: <busy_hint>: <sqlite's words>". */
 int kdb_fail(sqlite3 *db, const char *what, const char *op,
 	     const char *busy_hint, struct kerr *e);
 int kdb_prep(sqlite3 *db, const char *what, const char *sql,

@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "kdb.h"
+
 #include "banned.h"
 
 /* PRAGMA application_id 'kldg': tells a ledger from other SQLite files
@@ -119,50 +121,27 @@ struct ledger {
 
 static int db_fail(struct ledger *l, struct kerr *e, const char *op)
 {
-	int rc = sqlite3_errcode(l->db) & 0xff;
-	const char *msg = sqlite3_errmsg(l->db);
-
-	switch (rc) {
-	case SQLITE_NOMEM:
-		return kerr_set(e, KERR_NOMEM, l->what, "%s: %s", op, msg);
-	case SQLITE_NOTADB:
-	case SQLITE_CORRUPT:
-		return kerr_set(e, KERR_FORMAT, l->what,
-				"%s: not a readable ledger: %s", op, msg);
-	case SQLITE_BUSY:
-	case SQLITE_LOCKED:
-		return kerr_set(e, KERR_IO, l->what,
-				"%s: ledger is busy (another export running?): %s",
-				op, msg);
-	default:
-		return kerr_set(e, KERR_IO, l->what, "%s: %s", op, msg);
-	}
+	return kdb_fail(l->db, l->what, op,
+			"ledger is busy (another export running?)", e);
 }
 
 static int prep(struct ledger *l, const char *sql, sqlite3_stmt **st,
 		struct kerr *e)
 {
-	if (sqlite3_prepare_v2(l->db, sql, -1, st, NULL) != SQLITE_OK) {
-		*st = NULL;
-		return db_fail(l, e, "prepare");
-	}
-	return 0;
+	return kdb_prep(l->db, l->what, sql, st, e);
 }
 
 /* Run fixed SQL (no values). */
 static int exec(struct ledger *l, const char *sql, const char *op,
 		struct kerr *e)
 {
-	if (sqlite3_exec(l->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-		return db_fail(l, e, op);
-	return 0;
+	return kdb_exec(l->db, l->what, sql, op, e);
 }
 
 /* Roll back whatever transaction is open; quiet, for error paths. */
 static void rollback(struct ledger *l)
 {
-	if (l->db && !sqlite3_get_autocommit(l->db))
-		(void)sqlite3_exec(l->db, "ROLLBACK", NULL, NULL, NULL);
+	kdb_rollback(l->db);
 }
 
 static int bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -390,41 +369,20 @@ static int take_lock(struct ledger *l, bool *exclusive, struct kerr *e)
 	}
 }
 
-static int pragma_int(struct ledger *l, const char *sql, int *v,
-		      struct kerr *e)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	if ((rc = prep(l, sql, &st, e)))
-		return rc;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*v = sqlite3_column_int(st, 0);
-	else
-		rc = db_fail(l, e, "read schema");
-	sqlite3_finalize(st);
-	return rc;
-}
+static const struct kdb_schema schema = {
+	.app_id = LEDGER_APP_ID,
+	.kind = "ledger",
+	.migrations = migrations,
+	.version = LEDGER_SCHEMA_VERSION,
+};
 
 static int settings(struct ledger *l, struct kerr *e)
 {
-	sqlite3_stmt *st;
 	int rc;
 
 	sqlite3_extended_result_codes(l->db, 1);
 	sqlite3_busy_timeout(l->db, 5000);
-	/* journal_mode answers with the mode it got: a file system without
-	 * shared memory may refuse WAL, and then we want to know. */
-	if ((rc = prep(l, "PRAGMA journal_mode = WAL", &st, e)))
-		return rc;
-	if (sqlite3_step(st) != SQLITE_ROW)
-		rc = db_fail(l, e, "set journal mode");
-	else if (!sqlite3_column_text(st, 0) ||
-		 strcmp((const char *)sqlite3_column_text(st, 0), "wal") != 0)
-		rc = kerr_set(e, KERR_IO, l->what,
-			      "cannot use write-ahead logging here");
-	sqlite3_finalize(st);
-	if (rc)
+	if ((rc = kdb_wal(l->db, l->what, e)))
 		return rc;
 	/* secure_delete: rolled-back keys are overwritten, not just freed.
 	 * The cache is kept small (4 MiB): export promises memory that does
@@ -438,68 +396,6 @@ static int settings(struct ledger *l, struct kerr *e)
 		    "settings", e);
 }
 
-static int not_a_ledger(struct ledger *l, struct kerr *e)
-{
-	return kerr_set(e, KERR_FORMAT, l->what,
-			"not a kluis ledger (a database of something else)");
-}
-
-static int migrate(struct ledger *l, struct kerr *e)
-{
-	const int want = LEDGER_SCHEMA_VERSION;
-	int v = 0, app = 0, n_tables = 0, rc;
-
-	if ((rc = pragma_int(l, "PRAGMA user_version", &v, e)))
-		return rc;
-	if (v > want)
-		return kerr_set(e, KERR_FORMAT, l->what,
-				"ledger schema version %d is newer than this kluis "
-				"knows (%d): use a newer kluis", v, want);
-	if (v == want) {
-		if ((rc = pragma_int(l, "PRAGMA application_id", &app, e)))
-			return rc;
-		return app == LEDGER_APP_ID ? 0 : not_a_ledger(l, e);
-	}
-	if ((rc = exec(l, "BEGIN IMMEDIATE", "begin migration", e)))
-		return rc;
-	/* Again inside the transaction: another process may have migrated
-	 * while we waited for the write lock. */
-	if ((rc = pragma_int(l, "PRAGMA user_version", &v, e)) ||
-	    (rc = pragma_int(l, "PRAGMA application_id", &app, e)) ||
-	    (rc = pragma_int(l, "SELECT count(*) FROM sqlite_master",
-			     &n_tables, e)))
-		goto fail;
-	if (v > want) {
-		rollback(l);
-		return migrate(l, e); /* reports the newer version */
-	}
-	if (v == 0 ? (n_tables != 0 || app != 0) : app != LEDGER_APP_ID) {
-		rc = not_a_ledger(l, e);
-		goto fail;
-	}
-	for (int i = v; i < want; i++) {
-		if ((rc = exec(l, migrations[i], "migrate", e))) {
-			kerr_where(e, "schema version %d", i + 1);
-			goto fail;
-		}
-	}
-	if ((rc = pragma_int(l, "PRAGMA user_version", &v, e)))
-		goto fail;
-	if (v != want) {
-		rc = kerr_set(e, KERR_INTERNAL, l->what,
-			      "migration left schema version %d", v);
-		goto fail;
-	}
-	if ((rc = exec(l, "COMMIT", "commit migration", e)))
-		goto fail;
-	return 0;
-fail:
-	rollback(l);
-	return rc;
-}
-
-/* Remove the package files of id from out_dir, then make the removal
- * durable, so the row may go next. */
 static int unlink_package_files(struct ledger *l, const char *out_dir,
 				const char *id, struct kerr *e)
 {
@@ -665,7 +561,8 @@ int ledger_open(const char *path, struct ledger **out, unsigned *n_recovered,
 			      "ledger was replaced while being opened");
 		goto fail;
 	}
-	if ((rc = settings(l, e)) || (rc = migrate(l, e)))
+	if ((rc = settings(l, e)) ||
+	    (rc = kdb_migrate(l->db, l->what, &schema, e)))
 		goto fail;
 	if (exclusive) {
 		if ((rc = recover(l, n_recovered, e)))

@@ -26,6 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 #include "banned.h"
 
 #define BUF_START (256u << 10)
@@ -307,39 +309,6 @@ static inline uint64_t bytes_eq(uint64_t w, uint8_t c)
 static inline uint64_t has_zero(uint64_t w)
 {
 	return (w - ONES) & ~w & HIGHS;
-}
-
-/* Length of the well-formed UTF-8 sequence (2-4 bytes) at p, or 0: no
- * overlongs, no surrogates, nothing past U+10FFFF (Unicode table 3-7). */
-static size_t utf8_seq(const uint8_t *p, size_t n)
-{
-	uint8_t c = p[0], lo = 0x80, hi = 0xBF;
-	size_t len;
-
-	if (c >= 0xC2 && c <= 0xDF)
-		len = 2;
-	else if (c >= 0xE0 && c <= 0xEF)
-		len = 3;
-	else if (c >= 0xF0 && c <= 0xF4)
-		len = 4;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	if (c == 0xE0)
-		lo = 0xA0;
-	else if (c == 0xED)
-		hi = 0x9F;
-	else if (c == 0xF0)
-		lo = 0x90;
-	else if (c == 0xF4)
-		hi = 0x8F;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < len; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return len;
 }
 
 enum { V_OK, V_NUL, V_UTF8 };
