@@ -75,6 +75,7 @@ static void *writer(void *arg)
 {
 	struct importq *q = arg;
 
+	pthread_setname_np(pthread_self(), "kluis-db");
 	for (;;) {
 		pthread_mutex_lock(&q->mu);
 		while (!q->n_full && !q->done && !q->failed)

@@ -248,11 +248,12 @@ int ws_import_commit(struct ws_import *im, const struct ws_package *p,
 	int rc;
 
 	/* Built after the rows: one sort instead of a random insert per
-	 * row.  vault's is UNIQUE: a second guard on what linkmap already
-	 * ensures. */
+	 * row; UNIQUE, a second guard on what linkmap already ensures.  The
+	 * research rows get no index on code: nothing looks them up by
+	 * person yet, and sorting millions of rows would be a fifth of the
+	 * import. */
 	if ((rc = insert_package(w, p, e)) ||
 	    (rc = kdb_exec(w->db, w->what,
-			   "CREATE INDEX research_code ON research (code);"
 			   "CREATE UNIQUE INDEX vault_code ON vault (code);",
 			   "index", e)) ||
 	    (rc = audit_append(w, a, NULL, e)) ||
