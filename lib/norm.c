@@ -45,6 +45,11 @@
  * the bound only guards against a Unicode table that never settles. */
 #define KEY_PASSES 4
 
+/* For the general paths behind a fast path: kept out of line, so that the
+ * fast path's function stays a small leaf (no stack frame to set up, no
+ * stack protector for the general path's locals) on every call. */
+#define NOINLINE __attribute__((noinline))
+
 static int invalid(const char **why, const char *reason)
 {
 	if (why)
@@ -115,6 +120,53 @@ static bool is_ascii(const uint8_t *p, size_t n)
 		if (p[i] >= 0x80)
 			return false;
 	return true;
+}
+
+/* Classes of ASCII bytes, for the loops that look at every byte of a cell;
+ * bytes >= 0x80 are in none. */
+enum {
+	C_SPACE = 1,  /* white space: TAB..CR and ' ' */
+	C_DIGIT = 2,
+	C_ALPHA = 4,  /* A-Z a-z */
+	C_ATEXT = 8,  /* RFC 5322 atext */
+	C_LDH = 16,   /* letters, digits, hyphen: domain labels */
+};
+
+#define _ 0
+#define W C_SPACE
+#define N (C_DIGIT | C_ATEXT | C_LDH)
+#define L (C_ALPHA | C_ATEXT | C_LDH)
+#define H (C_ATEXT | C_LDH)
+#define A C_ATEXT
+static const uint8_t cclass[256] = {
+	_, _, _, _, _, _, _, _, _, W, W, W, W, W, _, _,  /* 0x00 */
+	_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _,  /* 0x10 */
+	W, A, _, A, A, A, A, A, _, _, A, A, _, H, _, A,  /* 0x20 */
+	N, N, N, N, N, N, N, N, N, N, _, _, _, A, _, A,  /* 0x30 */
+	_, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,  /* 0x40 */
+	L, L, L, L, L, L, L, L, L, L, L, _, _, _, A, A,  /* 0x50 */
+	A, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,  /* 0x60 */
+	L, L, L, L, L, L, L, L, L, L, L, A, A, A, A, _,  /* 0x70 */
+};
+#undef _
+#undef W
+#undef N
+#undef L
+#undef H
+#undef A
+
+static inline bool ascii_space(uint8_t c)
+{
+	return cclass[c] & C_SPACE;
+}
+
+/* [*s, *e) narrowed by the ASCII white space at both ends. */
+static inline void trim_ascii(const uint8_t *p, size_t *s, size_t *e)
+{
+	while (*s < *e && ascii_space(p[*s]))
+		(*s)++;
+	while (*e > *s && ascii_space(p[*e - 1]))
+		(*e)--;
 }
 
 /* Unicode White_Space: the ASCII controls TAB..CR, NEL, and the space,
@@ -199,14 +251,30 @@ static bool trim(const uint8_t *p, size_t n, size_t *s, size_t *e)
 }
 
 /* Every normaliser starts here: no reason yet, the value trimmed; invalid
- * UTF-8 and empty values end the call. */
+ * UTF-8 and empty values end the call.  ASCII, nearly every cell, is valid
+ * and has no other white space than its own. */
 static int trimmed(const uint8_t *p, size_t n, size_t *s, size_t *e,
 		   const char **why)
 {
 	no_reason(why);
-	if (!trim(p, n, s, e))
+	if (is_ascii(p, n)) {
+		*s = 0;
+		*e = n;
+		trim_ascii(p, s, e);
+	} else if (!trim(p, n, s, e)) {
 		return invalid(why, "not valid UTF-8");
+	}
 	return *s == *e ? NORM_EMPTY : NORM_OK;
+}
+
+/* Wipe a small local array before it goes out of scope: memset, then an
+ * empty asm that the compiler must assume reads it, so the stores are not
+ * dropped as dead.  What sodium_memzero does, without its calls, for the
+ * few bytes a fast path leaves. */
+static inline void wipe_local(void *p, size_t n)
+{
+	memset(p, 0, n);
+	__asm__ __volatile__("" : : "r"(p) : "memory");
 }
 
 static void wipe_free(utf8proc_uint8_t *p, utf8proc_ssize_t n)
@@ -231,6 +299,14 @@ static bool ascii_ieq(const uint8_t *p, size_t n, const char *lit)
 			return false;
 	}
 	return true;
+}
+
+int norm_set_slow(struct kbuf *out, const void *p, size_t n)
+{
+	struct kerr e;
+
+	kbuf_reset(out);
+	return kbuf_append(out, p, n, &e);
 }
 
 /* ------------------------------------------------------------------ text */
@@ -259,10 +335,11 @@ static bool clean_ascii(const uint8_t *p, size_t n)
 	return n > 0 && !space;
 }
 
-int norm_text(const char *in, size_t len, size_t max_chars, struct kbuf *out,
-	      const char **why)
+/* norm_text for what clean_ascii does not take. */
+static NOINLINE int text_general(const uint8_t *p, size_t len,
+				 size_t max_chars, struct kbuf *out,
+				 const char **why)
 {
-	const uint8_t *p = (const uint8_t *)in;
 	utf8proc_uint8_t *nfc = NULL;
 	utf8proc_ssize_t nlen;
 	const uint8_t *q;
@@ -272,22 +349,9 @@ int norm_text(const char *in, size_t len, size_t max_chars, struct kbuf *out,
 	int32_t cp;
 	int rc = NORM_OK;
 
-	kbuf_reset(out);
-	no_reason(why);
+	norm_clear(out);
 	if (len > NORM_IN_MAX)
 		return invalid(why, "too long");
-	if ((!max_chars || len <= max_chars) && len <= out->max &&
-	    clean_ascii(p, len)) {
-		/* Already what the loops below would make of it: ASCII is
-		 * NFC, there is no white space to trim or collapse, and
-		 * every byte is one code point.  (Too long a value takes
-		 * the long way, which knows which limit it hits first.) */
-		if (kbuf_append(out, p, len, &e) != 0) {
-			kbuf_reset(out);
-			return invalid(why, "out of memory");
-		}
-		return NORM_OK;
-	}
 	/* Check before NFC: composition neither creates nor removes control
 	 * characters or white space, and this avoids the copy for blanks. */
 	for (i = 0; i < len;) {
@@ -356,6 +420,27 @@ out:
 	if (rc != NORM_OK)
 		kbuf_reset(out);
 	return rc;
+}
+
+int norm_text(const char *in, size_t len, size_t max_chars, struct kbuf *out,
+	      const char **why)
+{
+	const uint8_t *p = (const uint8_t *)in;
+
+	no_reason(why);
+	if ((!max_chars || len <= max_chars) && len <= out->max &&
+	    len <= NORM_IN_MAX && clean_ascii(p, len)) {
+		/* Already what text_general would make of it: ASCII is NFC,
+		 * there is no white space to trim or collapse, and every
+		 * byte is one code point.  (Too long a value takes the long
+		 * way, which knows which limit it hits first.) */
+		if (norm_set(out, p, len) != 0) {
+			kbuf_reset(out);
+			return invalid(why, "out of memory");
+		}
+		return NORM_OK;
+	}
+	return text_general(p, len, max_chars, out, why);
 }
 
 /* ------------------------------------------------------------------ date */
@@ -427,10 +512,110 @@ static int date_time(const uint8_t *p, size_t i, size_t e, const char **why)
 	return NORM_OK;
 }
 
-int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
-	      const char **why)
+/* The digit at q[0], or >= 10 if it is none. */
+static inline unsigned digit(uint8_t c)
 {
-	const uint8_t *p = (const uint8_t *)in;
+	return (unsigned)c - '0';
+}
+
+/* D or DD at q[*i..n) as *v, *i moved past it: false if neither.  Some
+ * byte must follow the first digit (a separator, or the second digit). */
+static inline bool day_or_month(const uint8_t *q, size_t n, size_t *i,
+				unsigned *v)
+{
+	unsigned a, b;
+
+	if (*i + 1 >= n || (a = digit(q[*i])) > 9)
+		return false;
+	(*i)++;
+	if ((b = digit(q[*i])) <= 9) {
+		a = a * 10 + b;
+		(*i)++;
+	}
+	*v = a;
+	return true;
+}
+
+/* YYYY at q as *y: false if not four digits. */
+static inline bool year4(const uint8_t *q, unsigned *y)
+{
+	unsigned a = digit(q[0]), b = digit(q[1]), c = digit(q[2]),
+		 d = digit(q[3]);
+
+	if (a > 9 || b > 9 || c > 9 || d > 9)
+		return false;
+	*y = ((a * 10 + b) * 10 + c) * 10 + d;
+	return true;
+}
+
+/*
+ * norm_date for the writings of nearly every cell: YYYY-MM-DD, and
+ * D/M/YYYY with one or two digits of day and month and '/', '-' or '.',
+ * between ASCII white space, with a midnight " 00:00" or " 00:00:00"
+ * after it, and a valid date.  True if it wrote the result; false for
+ * anything else, which norm_date's general parse then handles (and
+ * explains when invalid).  It only accepts, and every input it accepts
+ * the general parse reads the same way, so the two cannot disagree.
+ */
+static bool date_fast(const uint8_t *p, size_t len, char out[NORM_DATE_LEN + 1])
+{
+	size_t s = 0, e = len, n, i = 0;
+	const uint8_t *q;
+	unsigned y, m, d;
+	uint8_t sep;
+
+	trim_ascii(p, &s, &e);
+	q = p + s;
+	n = e - s;
+	if (n >= 8 + 9 && memcmp(q + n - 9, " 00:00:00", 9) == 0)
+		n -= 9;
+	else if (n >= 8 + 6 && memcmp(q + n - 6, " 00:00", 6) == 0)
+		n -= 6;
+	if (n < 8 || n > NORM_DATE_LEN)
+		return false;
+	if (n == NORM_DATE_LEN && q[4] == '-' && q[7] == '-') {
+		/* YYYY-MM-DD, exactly two digits each */
+		if (!year4(q, &y))
+			return false;
+		i = 5;
+		if (!day_or_month(q, n, &i, &m) || i != 7)
+			return false;
+		i = 8;
+		if (!day_or_month(q, n, &i, &d) || i != 10)
+			return false;
+	} else {
+		/* D/M/YYYY; n >= 8 keeps each q[i] read here in q[0..n) */
+		if (!day_or_month(q, n, &i, &d))
+			return false;
+		sep = q[i++];
+		if (sep != '/' && sep != '-' && sep != '.')
+			return false;
+		if (!day_or_month(q, n, &i, &m) || q[i++] != sep ||
+		    n - i != 4 || !year4(q + i, &y))
+			return false;
+	}
+	if (y < DATE_YEAR_MIN || y > DATE_YEAR_MAX || m < 1 || m > 12 ||
+	    d < 1 || d > days_in(y, m))
+		return false;
+	out[0] = (char)('0' + y / 1000);
+	out[1] = (char)('0' + y / 100 % 10);
+	out[2] = (char)('0' + y / 10 % 10);
+	out[3] = (char)('0' + y % 10);
+	out[4] = '-';
+	out[5] = (char)('0' + m / 10);
+	out[6] = (char)('0' + m % 10);
+	out[7] = '-';
+	out[8] = (char)('0' + d / 10);
+	out[9] = (char)('0' + d % 10);
+	out[10] = '\0';
+	return true;
+}
+
+/* norm_date for what date_fast does not take. */
+static NOINLINE int date_general(const uint8_t *p, size_t len,
+				 char out[NORM_DATE_LEN + 1],
+				 const char **why)
+{
 	size_t s, e, i, n1, n2, n3;
 	unsigned a, b, c, y, m, d;
 	uint8_t sep1, sep2;
@@ -486,6 +671,18 @@ int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
 	return NORM_OK;
 }
 
+int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
+	      const char **why)
+{
+	const uint8_t *p = (const uint8_t *)in;
+
+	if (date_fast(p, len, out)) {
+		no_reason(why);
+		return NORM_OK;
+	}
+	return date_general(p, len, out, why);
+}
+
 /* ----------------------------------------------------------------- phone */
 
 /* A Belgian national significant number (after +32 or the trunk 0),
@@ -523,13 +720,59 @@ static bool region_be(const char *region)
 			   region[2] == '\0');
 }
 
+/* The number that the nd > 0 digits d of a cell make (plus: written with
+ * a '+'; dropped0: a "(0)" was dropped), in out as E.164 if valid. */
+static int phone_number(const char *d, size_t nd, bool plus, bool dropped0,
+			const char *region, char out[NORM_PHONE_MAX + 1],
+			const char **why)
+{
+	const char *num;
+	size_t nnum;
+
+	if (!plus && d[0] == '0' && (nd < 2 || d[1] != '0')) {
+		/* National number: the trunk 0, then the NSN. */
+		if (!region_be(region))
+			return invalid(why, "national number in an unknown "
+					    "region");
+		return belgian(d + 1, nd - 1, out, why);
+	}
+	if (!plus && d[0] != '0')
+		return invalid(why, "neither international (+, 00) nor "
+				    "national (0)");
+	/* International: "+" or "00", the country code, the number. */
+	num = plus ? d : d + 2;
+	nnum = plus ? nd : nd - 2;
+	if (nnum == 0)
+		return invalid(why, "no digits after the international prefix");
+	if (num[0] == '0')
+		return invalid(why, "country code starts with 0");
+	/* E.164 country codes are prefix-free: "32..." is Belgium. */
+	if (nnum >= 2 && num[0] == '3' && num[1] == '2') {
+		num += 2;
+		nnum -= 2;
+		if (nnum > 0 && num[0] == '0' && !dropped0) {
+			num++; /* "+32 0470 ...": the trunk 0 written anyway */
+			nnum--;
+		}
+		return belgian(num, nnum, out, why);
+	}
+	if (nnum < 7)
+		return invalid(why, "too few digits");
+	if (nnum > 15)
+		return invalid(why, "too many digits");
+	out[0] = '+';
+	memcpy(out + 1, num, nnum);
+	out[1 + nnum] = '\0';
+	return NORM_OK;
+}
+
 /* norm_phone with the digits collected in d[PHONE_DIGITS_MAX]. */
-static int phone(const char *in, size_t len, const char *region, char *d,
-		 char out[NORM_PHONE_MAX + 1], const char **why)
+static NOINLINE int phone(const char *in, size_t len, const char *region,
+			  char *d, char out[NORM_PHONE_MAX + 1],
+			  const char **why)
 {
 	const uint8_t *p = (const uint8_t *)in;
-	size_t s, e, i, nd = 0, paren_at = 0, nnum;
-	const char *num;
+	size_t s, e, i, nd = 0, paren_at = 0;
 	bool plus = false, in_paren = false, dropped0 = false;
 	int32_t cp;
 	int rc;
@@ -543,13 +786,18 @@ static int phone(const char *in, size_t len, const char *region, char *d,
 		s += 4;
 
 	for (i = s; i < e;) {
-		int k = next_cp(p + i, e - i, &cp);
-
-		i += (size_t)k;
+		if (p[i] < 0x80) {
+			cp = p[i++]; /* nearly always: no utf8proc call */
+		} else {
+			int k = next_cp(p + i, e - i, &cp);
+			i += (size_t)k; /* k > 0: trimmed checked the UTF-8 */
+		}
 		if (cp >= '0' && cp <= '9') {
 			if (nd == PHONE_DIGITS_MAX)
 				return invalid(why, "too many digits");
 			d[nd++] = (char)cp;
+		} else if (cp == ' ' || cp == '.' || cp == '/' || cp == '-') {
+			/* separator */
 		} else if (cp == '+') {
 			/* Only first, though "(+32)" is a common writing. */
 			if (plus)
@@ -590,8 +838,7 @@ static int phone(const char *in, size_t len, const char *region, char *d,
 				nd--;
 				dropped0 = true;
 			}
-		} else if (cp == '.' || cp == '/' || cp == '-' ||
-			   is_space(cp)) {
+		} else if (is_space(cp)) {
 			/* separator */
 		} else if (is_letter(cp)) {
 			return invalid(why, "contains letters");
@@ -604,51 +851,55 @@ static int phone(const char *in, size_t len, const char *region, char *d,
 		return invalid(why, "unbalanced parentheses");
 	if (nd == 0)
 		return invalid(why, "no digits");
+	return phone_number(d, nd, plus, dropped0, region, out, why);
+}
 
-	if (!plus && d[0] == '0' && (nd < 2 || d[1] != '0')) {
-		/* National number: the trunk 0, then the NSN. */
-		if (!region_be(region))
-			return invalid(why, "national number in an unknown "
-					    "region");
-		return belgian(d + 1, nd - 1, out, why);
+/*
+ * phone() for the writings of nearly every cell: ASCII digits and the
+ * separators ' ', '.', '/', '-' between ASCII white space, perhaps after
+ * one leading '+'.  For such a cell phone()'s loop collects the same
+ * digits with the same flags (no parentheses, so nothing dropped), so
+ * phone_number gives the same result, valid or not.  -1 for any other
+ * cell, which phone() then reads.
+ */
+static int phone_fast(const uint8_t *p, size_t len, const char *region,
+		      char *d, char out[NORM_PHONE_MAX + 1], const char **why)
+{
+	size_t s = 0, e = len, nd = 0;
+	bool plus = false;
+
+	trim_ascii(p, &s, &e);
+	if (s < e && p[s] == '+') {
+		plus = true;
+		s++;
 	}
-	if (!plus && d[0] != '0')
-		return invalid(why, "neither international (+, 00) nor "
-				    "national (0)");
-	/* International: "+" or "00", the country code, the number. */
-	num = plus ? d : d + 2;
-	nnum = plus ? nd : nd - 2;
-	if (nnum == 0)
-		return invalid(why, "no digits after the international prefix");
-	if (num[0] == '0')
-		return invalid(why, "country code starts with 0");
-	/* E.164 country codes are prefix-free: "32..." is Belgium. */
-	if (nnum >= 2 && num[0] == '3' && num[1] == '2') {
-		num += 2;
-		nnum -= 2;
-		if (nnum > 0 && num[0] == '0' && !dropped0) {
-			num++; /* "+32 0470 ...": the trunk 0 written anyway */
-			nnum--;
+	for (size_t i = s; i < e; i++) {
+		uint8_t c = p[i];
+
+		if (digit(c) <= 9) {
+			if (nd == PHONE_DIGITS_MAX)
+				return -1; /* phone() says "too many" */
+			d[nd++] = (char)c;
+		} else if (c != ' ' && c != '.' && c != '/' && c != '-') {
+			return -1;
 		}
-		return belgian(num, nnum, out, why);
 	}
-	if (nnum < 7)
-		return invalid(why, "too few digits");
-	if (nnum > 15)
-		return invalid(why, "too many digits");
-	out[0] = '+';
-	memcpy(out + 1, num, nnum);
-	out[1 + nnum] = '\0';
-	return NORM_OK;
+	if (nd == 0)
+		return -1;
+	no_reason(why);
+	out[0] = '\0';
+	return phone_number(d, nd, plus, false, region, out, why);
 }
 
 int norm_phone(const char *in, size_t len, const char *region,
 	       char out[NORM_PHONE_MAX + 1], const char **why)
 {
 	char d[PHONE_DIGITS_MAX];
-	int rc = phone(in, len, region, d, out, why);
+	int rc = phone_fast((const uint8_t *)in, len, region, d, out, why);
 
-	sodium_memzero(d, sizeof d); /* digits of a personal number */
+	if (rc < 0)
+		rc = phone(in, len, region, d, out, why);
+	wipe_local(d, sizeof d); /* digits of a personal number */
 	return rc;
 }
 
@@ -751,16 +1002,87 @@ static int check_domain(const uint8_t *p, size_t n, const char **why)
 	return NORM_OK;
 }
 
-int norm_email(const char *in, size_t len, struct kbuf *out, const char **why)
+/*
+ * norm_email for nearly every cell: a valid address between ASCII white
+ * space, without "<…>" or "mailto:".  One pass over the bytes with the
+ * class table.  True if it set out; false for anything else (out
+ * untouched), which norm_email's general checks then handle and explain.
+ * It only accepts, and what it accepts passes every general check with
+ * the same result, so the two cannot disagree:
+ *   - the local part is atext and single dots, neither first nor last,
+ *     1..64 bytes; the first byte that is neither must be the '@';
+ *   - the domain is LDH labels of 1..63 bytes joined by single dots, no
+ *     hyphen at a label's ends, at least two labels, the last one two or
+ *     more letters; any other byte (a second '@', white space, ',', ';',
+ *     controls, non-ASCII) ends the attempt;
+ *   - at most 254 bytes; '<' and ':' are not atext, so a "<…>" or
+ *     "mailto:" form is never taken here.
+ */
+static bool email_fast(const uint8_t *p, size_t len, struct kbuf *out)
 {
-	const uint8_t *p = (const uint8_t *)in;
+	size_t s = 0, e = len, i, at, start;
+	bool dot = true; /* as if after a dot: none may lead */
+	uint8_t all = C_ALPHA;
+
+	trim_ascii(p, &s, &e);
+	if (e - s > EMAIL_MAX)
+		return false;
+	for (i = s; i < e; i++) {
+		uint8_t c = p[i];
+
+		if (cclass[c] & C_ATEXT)
+			dot = false;
+		else if (c == '.' && !dot)
+			dot = true;
+		else
+			break;
+	}
+	if (i == e || p[i] != '@' || dot || i - s > EMAIL_LOCAL_MAX)
+		return false;
+	at = i;
+	start = at + 1;
+	for (i = start;; i++) {
+		uint8_t c = i < e ? p[i] : '.';
+
+		if (c != '.') {
+			all &= cclass[c];
+			if (!(cclass[c] & C_LDH))
+				return false;
+			continue;
+		}
+		/* the end of a label */
+		if (i == start || i - start > EMAIL_LABEL_MAX ||
+		    p[start] == '-' || p[i - 1] == '-')
+			return false;
+		if (i == e)
+			break;
+		start = i + 1;
+		all = C_ALPHA;
+	}
+	/* the last label: letters only, two or more, not the first one */
+	if (!(all & C_ALPHA) || i - start < 2 || start == at + 1)
+		return false;
+	if (norm_set(out, p + s, e - s) != 0)
+		return false;
+	for (i = at + 1 - s; i < out->len; i++) {
+		uint8_t c = out->p[i];
+		if (c >= 'A' && c <= 'Z')
+			out->p[i] = (uint8_t)(c - 'A' + 'a');
+	}
+	return true;
+}
+
+/* norm_email for what email_fast does not take. */
+static NOINLINE int email_general(const uint8_t *p, size_t len,
+				  struct kbuf *out, const char **why)
+{
 	size_t s, e, at = 0, ats = 0;
 	uint8_t high = 0;
 	bool bad = false;
 	struct kerr ke;
 	int rc;
 
-	kbuf_reset(out);
+	norm_clear(out);
 	if ((rc = trimmed(p, len, &s, &e, why)) != NORM_OK)
 		return rc;
 	if (e - s >= 2 && p[s] == '<' && p[e - 1] == '>') {
@@ -812,6 +1134,17 @@ int norm_email(const char *in, size_t len, struct kbuf *out, const char **why)
 			out->p[i] = (uint8_t)(c - 'A' + 'a');
 	}
 	return NORM_OK;
+}
+
+int norm_email(const char *in, size_t len, struct kbuf *out, const char **why)
+{
+	const uint8_t *p = (const uint8_t *)in;
+
+	if (email_fast(p, len, out)) {
+		no_reason(why);
+		return NORM_OK;
+	}
+	return email_general(p, len, out, why);
 }
 
 /* ------------------------------------------------------------------- int */
@@ -965,7 +1298,7 @@ int norm_match_key(const char *in, size_t len, struct kbuf *out,
 	struct kerr e;
 	int rc = NORM_OK;
 
-	kbuf_reset(out);
+	norm_clear(out);
 	no_reason(why);
 	if (len > NORM_IN_MAX)
 		return invalid(why, "too long");

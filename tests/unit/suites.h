@@ -19,6 +19,7 @@ extern const struct unit_case suite_kfile[];
 extern const struct unit_case suite_keygen[];
 extern const struct unit_case suite_psel[];
 extern const struct unit_case suite_norm[];
+extern const struct unit_case suite_norm_fast[];
 extern const struct unit_case suite_pfield[];
 extern const struct unit_case suite_pcache[];
 extern const struct unit_case suite_prender[];
@@ -32,7 +33,7 @@ extern const struct unit_case suite_pkg[];
 		suite_age, suite_age_header, suite_age_damage, suite_minisign, \
 		suite_pubfile, suite_kfile, suite_keygen, suite_kpump, \
 		suite_psel,         \
-		suite_norm, suite_pfield, suite_pcache, suite_prender, suite_ledger, suite_mime, \
+		suite_norm, suite_norm_fast, suite_pfield, suite_pcache, suite_prender, suite_ledger, suite_mime, \
 		suite_csv, suite_pkg
 
 #endif

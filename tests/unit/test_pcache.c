@@ -82,7 +82,11 @@ static void agrees_with_pfield(void)
 				CHECK(same(c, &f, in, strlen(in), 1 << 16));
 			}
 		pcache_stats(c, &lookups, &hits);
-		CHECK(lookups > 0 && hits > lookups / 2);
+		/* Dates, e-mail and phone numbers are never looked up. */
+		if (types[t] == PF_TEXT || types[t] == PF_INT)
+			CHECK(lookups > 0 && hits > lookups / 2);
+		else
+			CHECK(lookups == 0);
 		pcache_free(c);
 	}
 }
@@ -125,18 +129,18 @@ static void ints_by_hand(void)
 
 static void unique_cells_turn_it_off(void)
 {
-	/* E-mail-like columns never repeat: after a window the cache stops
-	 * looking, and the results stay right. */
+	/* Columns whose cells never repeat (names, here): after a window
+	 * the cache stops looking, and the results stay right. */
 	struct pfield f;
 	struct pcache *c;
 	uint64_t lookups, hits;
 	char cell[32];
 
-	field_init(&f, "e-mail", PF_EMAIL);
+	field_init(&f, "naam", PF_TEXT);
 	c = pcache_new(&f);
 	CHECK(c != NULL);
 	for (int i = 0; i < 20000; i++) {
-		int n = snprintf(cell, sizeof cell, "p%d@example.be", i);
+		int n = snprintf(cell, sizeof cell, "Naam %d", i);
 		CHECK(same(c, &f, cell, (size_t)n, 1 << 16));
 	}
 	pcache_stats(c, &lookups, &hits);
