@@ -157,7 +157,12 @@ static const uint8_t cclass[256] = {
 
 static inline bool ascii_space(uint8_t c)
 {
-	return cclass[c] & C_SPACE;
+	return c <= ' ' && (cclass[c] & C_SPACE);
+}
+
+static inline uint8_t ascii_lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c - 'A' + 'a') : c;
 }
 
 /* [*s, *e) narrowed by the ASCII white space at both ends. */
@@ -552,19 +557,30 @@ static inline bool year4(const uint8_t *q, unsigned *y)
  * norm_date for the writings of nearly every cell: YYYY-MM-DD, and
  * D/M/YYYY with one or two digits of day and month and '/', '-' or '.',
  * between ASCII white space, with a midnight " 00:00" or " 00:00:00"
- * after it, and a valid date.  True if it wrote the result; false for
- * anything else, which norm_date's general parse then handles (and
- * explains when invalid).  It only accepts, and every input it accepts
- * the general parse reads the same way, so the two cannot disagree.
+ * after it, and a valid date: NORM_OK, the result in out.  An empty or
+ * ASCII-blank cell: NORM_EMPTY.  Anything else: -1, and norm_date's
+ * general parse handles it (and explains when invalid).  It only
+ * accepts, and every input it accepts the general parse reads the same
+ * way, so the two cannot disagree.
  */
-static bool date_fast(const uint8_t *p, size_t len, char out[NORM_DATE_LEN + 1])
+static int date_fast(const uint8_t *p, size_t len, char out[NORM_DATE_LEN + 1])
 {
+	/* "00" to "31", for the day and month of the output */
+	static const char pairs[] = "00010203040506070809"
+				    "10111213141516171819"
+				    "20212223242526272829"
+				    "3031";
 	size_t s = 0, e = len, n, i = 0;
 	const uint8_t *q;
 	unsigned y, m, d;
 	uint8_t sep;
 
 	trim_ascii(p, &s, &e);
+	if (s == e) {
+		/* empty, or ASCII white space only */
+		out[0] = '\0';
+		return NORM_EMPTY;
+	}
 	q = p + s;
 	n = e - s;
 	if (n >= 8 + 9 && memcmp(q + n - 9, " 00:00:00", 9) == 0)
@@ -572,43 +588,40 @@ static bool date_fast(const uint8_t *p, size_t len, char out[NORM_DATE_LEN + 1])
 	else if (n >= 8 + 6 && memcmp(q + n - 6, " 00:00", 6) == 0)
 		n -= 6;
 	if (n < 8 || n > NORM_DATE_LEN)
-		return false;
+		return -1;
 	if (n == NORM_DATE_LEN && q[4] == '-' && q[7] == '-') {
 		/* YYYY-MM-DD, exactly two digits each */
 		if (!year4(q, &y))
-			return false;
+			return -1;
 		i = 5;
 		if (!day_or_month(q, n, &i, &m) || i != 7)
-			return false;
+			return -1;
 		i = 8;
 		if (!day_or_month(q, n, &i, &d) || i != 10)
-			return false;
+			return -1;
+		i = 0; /* where the year is */
 	} else {
 		/* D/M/YYYY; n >= 8 keeps each q[i] read here in q[0..n) */
 		if (!day_or_month(q, n, &i, &d))
-			return false;
+			return -1;
 		sep = q[i++];
 		if (sep != '/' && sep != '-' && sep != '.')
-			return false;
+			return -1;
 		if (!day_or_month(q, n, &i, &m) || q[i++] != sep ||
 		    n - i != 4 || !year4(q + i, &y))
-			return false;
+			return -1;
 	}
 	if (y < DATE_YEAR_MIN || y > DATE_YEAR_MAX || m < 1 || m > 12 ||
 	    d < 1 || d > days_in(y, m))
-		return false;
-	out[0] = (char)('0' + y / 1000);
-	out[1] = (char)('0' + y / 100 % 10);
-	out[2] = (char)('0' + y / 10 % 10);
-	out[3] = (char)('0' + y % 10);
+		return -1;
+	/* The year's four digits as written, day and month as two. */
+	memcpy(out, q + i, 4);
 	out[4] = '-';
-	out[5] = (char)('0' + m / 10);
-	out[6] = (char)('0' + m % 10);
+	memcpy(out + 5, pairs + 2 * m, 2);
 	out[7] = '-';
-	out[8] = (char)('0' + d / 10);
-	out[9] = (char)('0' + d % 10);
+	memcpy(out + 8, pairs + 2 * d, 2);
 	out[10] = '\0';
-	return true;
+	return NORM_OK;
 }
 
 /* norm_date for what date_fast does not take. */
@@ -675,12 +688,12 @@ int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
 	      const char **why)
 {
 	const uint8_t *p = (const uint8_t *)in;
+	int rc = date_fast(p, len, out);
 
-	if (date_fast(p, len, out)) {
-		no_reason(why);
-		return NORM_OK;
-	}
-	return date_general(p, len, out, why);
+	if (rc < 0)
+		return date_general(p, len, out, why);
+	no_reason(why);
+	return rc;
 }
 
 /* ----------------------------------------------------------------- phone */
@@ -1003,32 +1016,31 @@ static int check_domain(const uint8_t *p, size_t n, const char **why)
 }
 
 /*
- * norm_email for nearly every cell: a valid address between ASCII white
- * space, without "<…>" or "mailto:".  One pass over the bytes with the
- * class table.  True if it set out; false for anything else (out
- * untouched), which norm_email's general checks then handle and explain.
- * It only accepts, and what it accepts passes every general check with
- * the same result, so the two cannot disagree:
+ * The fast path of norm_email takes a valid address between ASCII white
+ * space, without "<…>" or "mailto:", and sets out; it only accepts, and
+ * what it accepts passes every general check with the same result, so
+ * the two cannot disagree:
  *   - the local part is atext and single dots, neither first nor last,
- *     1..64 bytes; the first byte that is neither must be the '@';
+ *     1..64 bytes, ended by the first byte that is neither, the '@';
  *   - the domain is LDH labels of 1..63 bytes joined by single dots, no
  *     hyphen at a label's ends, at least two labels, the last one two or
  *     more letters; any other byte (a second '@', white space, ',', ';',
  *     controls, non-ASCII) ends the attempt;
  *   - at most 254 bytes; '<' and ':' are not atext, so a "<…>" or
- *     "mailto:" form is never taken here.
+ *     "mailto:" form is never taken.
+ * Anything else is left to email_general, which explains it.
  */
-static bool email_fast(const uint8_t *p, size_t len, struct kbuf *out)
+
+/* email_fast for a cell q[0..n) of fewer than 8 bytes: a byte at a time.
+ * True if it set out. */
+static bool email_short(const uint8_t *q, size_t n, struct kbuf *out)
 {
-	size_t s = 0, e = len, i, at, start;
+	size_t i, at, start;
 	bool dot = true; /* as if after a dot: none may lead */
 	uint8_t all = C_ALPHA;
 
-	trim_ascii(p, &s, &e);
-	if (e - s > EMAIL_MAX)
-		return false;
-	for (i = s; i < e; i++) {
-		uint8_t c = p[i];
+	for (i = 0; i < n; i++) {
+		uint8_t c = q[i];
 
 		if (cclass[c] & C_ATEXT)
 			dot = false;
@@ -1037,12 +1049,12 @@ static bool email_fast(const uint8_t *p, size_t len, struct kbuf *out)
 		else
 			break;
 	}
-	if (i == e || p[i] != '@' || dot || i - s > EMAIL_LOCAL_MAX)
+	if (i == n || q[i] != '@' || dot)
 		return false;
 	at = i;
 	start = at + 1;
 	for (i = start;; i++) {
-		uint8_t c = i < e ? p[i] : '.';
+		uint8_t c = i < n ? q[i] : '.';
 
 		if (c != '.') {
 			all &= cclass[c];
@@ -1051,10 +1063,9 @@ static bool email_fast(const uint8_t *p, size_t len, struct kbuf *out)
 			continue;
 		}
 		/* the end of a label */
-		if (i == start || i - start > EMAIL_LABEL_MAX ||
-		    p[start] == '-' || p[i - 1] == '-')
+		if (i == start || q[start] == '-' || q[i - 1] == '-')
 			return false;
-		if (i == e)
+		if (i == n)
 			break;
 		start = i + 1;
 		all = C_ALPHA;
@@ -1062,14 +1073,122 @@ static bool email_fast(const uint8_t *p, size_t len, struct kbuf *out)
 	/* the last label: letters only, two or more, not the first one */
 	if (!(all & C_ALPHA) || i - start < 2 || start == at + 1)
 		return false;
-	if (norm_set(out, p + s, e - s) != 0)
+	if (norm_set(out, q, n) != 0)
 		return false;
-	for (i = at + 1 - s; i < out->len; i++) {
-		uint8_t c = out->p[i];
-		if (c >= 'A' && c <= 'Z')
-			out->p[i] = (uint8_t)(c - 'A' + 'a');
+	for (i = at + 1; i < n; i++)
+		out->p[i] = ascii_lower(out->p[i]);
+	return true;
+}
+
+#define ONES 0x0101010101010101u
+
+/* 0x80 in each byte of w (all bytes < 0x80) in lo..hi, else 0: the sums
+ * cannot carry from one byte into the next. */
+static inline uint64_t swar_range(uint64_t w, uint8_t lo, uint8_t hi)
+{
+	return (w + ONES * (uint8_t)(0x80 - lo)) &
+	       ~(w + ONES * (uint8_t)(0x7f - hi)) & HIGH_BITS;
+}
+
+/* 0x80 in each byte of w (all < 0x80) that is a letter or a digit:
+ * OR 0x20 folds exactly the upper-case letters onto the lower-case. */
+static inline uint64_t swar_alnum(uint64_t w)
+{
+	return swar_range(w | 0x2020202020202020u, 'a', 'z') |
+	       swar_range(w, '0', '9');
+}
+
+/*
+ * email_fast for q[0..n), 8 <= n <= EMAIL_MAX: eight bytes at a time.
+ * Letters and digits are the bulk and need no look; the other bytes (the
+ * '@', dots, the odd hyphen) are visited one by one, in order, and carry
+ * the rules about where they may be.  True if it set out.
+ */
+static bool email_words(const uint8_t *q, size_t n, struct kbuf *out)
+{
+	size_t at = 0;    /* the '@', once seen (never at 0) */
+	size_t label = 0; /* where the current part (between dots) starts */
+	size_t i;
+
+	for (size_t off = 0; off < n; off += 8) {
+		/* the last word overlaps the one before: its bytes below
+		 * off were seen */
+		size_t base = off + 8 <= n ? off : n - 8;
+		uint64_t w = load64(q + base), m;
+
+		if (w & HIGH_BITS)
+			return false;
+		m = ~swar_alnum(w) & HIGH_BITS & (~0ull << 8 * (off - base));
+		for (; m; m &= m - 1) {
+			size_t k = base + ((size_t)__builtin_ctzll(m) >> 3);
+			uint8_t c = q[k];
+
+			if (c == '.' || c == '@') {
+				/* the end of a part: not empty (no leading,
+				 * trailing or double dot); in the domain no
+				 * hyphen at its ends and at most 63 bytes */
+				if (k == label)
+					return false;
+				if (at && (k - label > EMAIL_LABEL_MAX ||
+					   q[label] == '-' || q[k - 1] == '-'))
+					return false;
+				if (c == '@') {
+					if (at || k > EMAIL_LOCAL_MAX)
+						return false;
+					at = k;
+				}
+				label = k + 1;
+			} else if (!(cclass[c] & C_ATEXT) ||
+				   (at && c != '-')) {
+				return false;
+			}
+		}
+	}
+	/* The top-level domain: after a dot in the domain, two to 63
+	 * letters. */
+	if (!at || label == at + 1 || n - label < 2 ||
+	    n - label > EMAIL_LABEL_MAX)
+		return false;
+	for (i = label; i < n; i++)
+		if (!(cclass[q[i]] & C_ALPHA))
+			return false;
+	if (norm_set(out, q, n) != 0)
+		return false;
+	/* The domain lower-cased: OR 0x20 into its upper-case letters,
+	 * eight at a time where it is long enough. */
+	i = at + 1;
+	if (n - i >= 8) {
+		for (size_t off = i; off < n; off += 8) {
+			size_t base = off + 8 <= n ? off : n - 8;
+			uint64_t w = load64(out->p + base);
+
+			w |= swar_range(w, 'A', 'Z') >> 2;
+			memcpy(out->p + base, &w, 8);
+		}
+	} else {
+		for (; i < n; i++)
+			out->p[i] = ascii_lower(out->p[i]);
 	}
 	return true;
+}
+
+/* norm_email's fast path: NORM_OK with out set, NORM_EMPTY for an empty
+ * or ASCII-blank cell, -1 for what email_general must look at. */
+static int email_fast(const uint8_t *p, size_t len, struct kbuf *out)
+{
+	size_t s = 0, e = len;
+	bool ok;
+
+	trim_ascii(p, &s, &e);
+	if (s == e) {
+		norm_clear(out);
+		return NORM_EMPTY;
+	}
+	if (e - s > EMAIL_MAX)
+		return -1;
+	ok = e - s < 8 ? email_short(p + s, e - s, out) :
+			 email_words(p + s, e - s, out);
+	return ok ? NORM_OK : -1;
 }
 
 /* norm_email for what email_fast does not take. */
@@ -1139,12 +1258,12 @@ static NOINLINE int email_general(const uint8_t *p, size_t len,
 int norm_email(const char *in, size_t len, struct kbuf *out, const char **why)
 {
 	const uint8_t *p = (const uint8_t *)in;
+	int rc = email_fast(p, len, out);
 
-	if (email_fast(p, len, out)) {
-		no_reason(why);
-		return NORM_OK;
-	}
-	return email_general(p, len, out, why);
+	if (rc < 0)
+		return email_general(p, len, out, why);
+	no_reason(why);
+	return rc;
 }
 
 /* ------------------------------------------------------------------- int */

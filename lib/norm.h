@@ -105,23 +105,33 @@ int norm_set_slow(struct kbuf *out, const void *p, size_t n);
 
 #define NORM_SHORT_MAX 64
 
+static inline void norm_copy8(uint8_t *d, const uint8_t *s)
+{
+	uint64_t x;
+	memcpy(&x, s, 8);
+	memcpy(d, &x, 8);
+}
+
 /* Copy n <= NORM_SHORT_MAX bytes from s to d (apart) inline, without a
  * memcpy call: overlapping 8- or 4-byte moves, touching only d[0..n)
  * and s[0..n). */
-static inline void norm_copy_short(uint8_t *d, const uint8_t *s, size_t n)
+static inline __attribute__((always_inline)) void
+norm_copy_short(uint8_t *d, const uint8_t *s, size_t n)
 {
 	if (n >= 8) {
-		/* the first and the last half (n <= 16: 8 bytes each,
-		 * n <= 32: 16, else 32), 8 bytes at a time */
-		size_t h = n <= 16 ? 8 : n <= 32 ? 16 : 32;
-
-		for (size_t i = 0; i < h; i += 8) {
-			uint64_t x, y;
-			memcpy(&x, s + i, 8);
-			memcpy(&y, s + n - h + i, 8);
-			memcpy(d + i, &x, 8);
-			memcpy(d + n - h + i, &y, 8);
+		/* The first and the last 8, 16 or 32 bytes, overlapping. */
+		if (n > 16) {
+			if (n > 32) {
+				norm_copy8(d + 16, s + 16);
+				norm_copy8(d + 24, s + 24);
+				norm_copy8(d + n - 32, s + n - 32);
+				norm_copy8(d + n - 24, s + n - 24);
+			}
+			norm_copy8(d + 8, s + 8);
+			norm_copy8(d + n - 16, s + n - 16);
 		}
+		norm_copy8(d, s);
+		norm_copy8(d + n - 8, s + n - 8);
 	} else if (n >= 4) {
 		uint32_t x, y;
 		memcpy(&x, s, 4);
@@ -135,19 +145,17 @@ static inline void norm_copy_short(uint8_t *d, const uint8_t *s, size_t n)
 	}
 }
 
-/* Wipe out->p[n..len) (n < len), as kbuf_truncate does; a short tail
- * by volatile stores, which cost less than the call chain of
- * sodium_memzero. */
+/* Wipe out->p[n..len) (n < len) and make n the length, as kbuf_truncate
+ * does.  A short tail by one 32-byte store, where the allocation has
+ * room for it, instead of the call chain of sodium_memzero: the bytes
+ * past the old value that it zeroes too are unused.  (The buffer stays
+ * in use, so the store is not dropped as dead.) */
 static inline void norm_wipe_tail(struct kbuf *out, size_t n)
 {
-	volatile uint8_t *q = out->p;
-
-	if (out->len - n > 32) {
+	if (out->len - n <= 32 && n + 32 <= out->cap)
+		memset(out->p + n, 0, 32);
+	else
 		kbuf_truncate(out, n);
-		return;
-	}
-	for (size_t i = n; i < out->len; i++)
-		q[i] = 0;
 	out->len = n;
 }
 

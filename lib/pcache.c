@@ -50,8 +50,6 @@
 #define PC_WINDOW 4096u          /* lookups per hit-rate window */
 #define PC_MIN_HIT_DIV 2u        /* off below 1/2 hits in a window */
 #define PC_BACKOFF (64u * PC_WINDOW) /* calls without lookups when off */
-/* A hit wipes the tail of a longer old value inline up to this long. */
-#define PC_TAIL_MAX 32u
 
 /* One cache line; a bucket is two, aligned (see table_new). */
 struct slot {
@@ -67,14 +65,18 @@ _Static_assert(PC_KV <= NORM_SHORT_MAX, "values are copied short");
 struct pcache {
 	const struct pfield *f;
 	struct slot *t;          /* PC_SLOTS slots, NULL until first store */
+	/* t while cells are looked up; NULL when direct, while off, or
+	 * without a table: the one test of the hit path. */
+	struct slot *live;
 	bool direct;             /* never cached: see the top */
 	bool no_table;           /* allocation failed: never try again */
 	/* The empty cell, the most repeated of all, without the table. */
 	bool empty_known;
 	int empty_rc;
 	const char *empty_why;
-	/* Reasons are static strings; slots keep their index here. */
-	const char *reasons[PC_REASONS];
+	/* Reasons are static strings; slots keep their index here.
+	 * reasons[0] is NULL, the reason of valid and empty results. */
+	const char *reasons[1 + PC_REASONS];
 	unsigned n_reasons;
 	/* pcache_prepare's work for the cell at hand. */
 	const char *prep_in;
@@ -82,7 +84,7 @@ struct pcache {
 	size_t prep_bucket;
 	uint32_t window, window_hits;
 	uint32_t skip;           /* calls left without the cache */
-	uint64_t lookups, hits;
+	uint64_t lookups, hits;  /* of the windows before this one */
 };
 
 struct pcache *pcache_new(const struct pfield *f)
@@ -185,17 +187,18 @@ static bool storable(int rc, const char *why)
 	       strcmp(why, "out of memory") != 0;
 }
 
-/* The index of reason why (0 for NULL), added if new; -1 if full. */
+/* The index of reason why in reasons (0 for NULL), added if new; -1 if
+ * full. */
 static int reason_index(struct pcache *c, const char *why)
 {
 	if (!why)
 		return 0;
-	for (unsigned i = 0; i < c->n_reasons; i++)
+	for (unsigned i = 1; i <= c->n_reasons; i++)
 		if (c->reasons[i] == why)
-			return (int)i + 1;
+			return (int)i;
 	if (c->n_reasons == PC_REASONS)
 		return -1;
-	c->reasons[c->n_reasons++] = why;
+	c->reasons[++c->n_reasons] = why;
 	return (int)c->n_reasons;
 }
 
@@ -227,8 +230,12 @@ static void store(struct pcache *c, struct slot *s, const char *in,
  * Returns rc, for the tail call. */
 static NOINLINE int window_end(struct pcache *c, int rc)
 {
-	if (c->window_hits < PC_WINDOW / PC_MIN_HIT_DIV)
+	c->lookups += c->window;
+	c->hits += c->window_hits;
+	if (c->window_hits < PC_WINDOW / PC_MIN_HIT_DIV) {
 		c->skip = PC_BACKOFF;
+		c->live = NULL;
+	}
 	c->window = c->window_hits = 0;
 	return rc;
 }
@@ -236,8 +243,6 @@ static NOINLINE int window_end(struct pcache *c, int rc)
 /* End of a lookup: count it and decide about the next window. */
 static void tally(struct pcache *c, bool hit)
 {
-	c->lookups++;
-	c->hits += hit;
 	c->window_hits += hit;
 	if (++c->window >= PC_WINDOW)
 		window_end(c, 0);
@@ -248,7 +253,7 @@ void pcache_prepare(struct pcache *c, const char *in, size_t len)
 	const uint8_t *p = (const uint8_t *)in;
 	uint64_t a, b;
 
-	if (c->direct || c->skip || !c->t || len - 1 >= PC_KEY_MAX)
+	if (!c->live || len - 1 >= PC_KEY_MAX)
 		return; /* len - 1 >= PC_KEY_MAX: 0 too */
 	key_words(p, len, &a, &b);
 	c->prep_in = in;
@@ -285,21 +290,24 @@ static int empty_cell(struct pcache *c, const char *in, struct kbuf *out,
 	return rc;
 }
 
-/* The cells that do not go through the table: empty, too long, while
- * the cache is off, or when there is no table.  Allocates the table on
- * first use, and then looks the cell up after all. */
+/* The cells that do not go through the table: a direct field's, empty,
+ * too long, while the cache is off, or when there is no table.  Allocates
+ * the table on first use, and then looks the cell up after all. */
 static NOINLINE int uncached(struct pcache *c, const char *in, size_t len,
 			     struct kbuf *out, const char **why)
 {
+	if (c->direct)
+		return pfield_normalise(c->f, in, len, out, why);
 	if (len == 0)
 		return empty_cell(c, in, out, why);
 	if (c->skip) {
-		c->skip--;
+		if (--c->skip == 0)
+			c->live = c->t; /* another window */
 		return pfield_normalise(c->f, in, len, out, why);
 	}
 	if (len <= PC_KEY_MAX && !c->no_table) {
 		if (!c->t)
-			c->t = table_new();
+			c->live = c->t = table_new();
 		if (c->t)
 			return pcache_normalise(c, in, len, out, why);
 		c->no_table = true;
@@ -338,7 +346,7 @@ static NOINLINE int hit_slow(struct pcache *c, struct slot *s,
 		return miss(c, &c->t[(size_t)(s - c->t) & ~(PC_WAYS - 1)], in,
 			    len, out, why);
 	if (why)
-		*why = s->why ? c->reasons[s->why - 1] : NULL;
+		*why = c->reasons[s->why];
 	tally(c, true);
 	return s->state - 1;
 }
@@ -347,20 +355,18 @@ int pcache_normalise(struct pcache *c, const char *in, size_t len,
 		     struct kbuf *out, const char **why)
 {
 	const uint8_t *p = (const uint8_t *)in;
-	struct slot *b, *s;
-	volatile uint8_t *d;
+	struct slot *t = c->live, *b, *s;
+	uint8_t *d;
 	uint64_t wa, wb;
 	size_t n;
 	int rc;
 
-	if (c->direct)
-		return pfield_normalise(c->f, in, len, out, why);
-	if (len - 1 >= PC_KEY_MAX || c->skip || !c->t)
+	if (!t || len - 1 >= PC_KEY_MAX)
 		return uncached(c, in, len, out, why); /* len 0 too */
 	key_words(p, len, &wa, &wb);
-	b = &c->t[PC_WAYS * (in == c->prep_in && len == c->prep_len ?
-				     c->prep_bucket :
-				     bucket_of(p, len, wa, wb))];
+	b = &t[PC_WAYS * (in == c->prep_in && len == c->prep_len ?
+				  c->prep_bucket :
+				  bucket_of(p, len, wa, wb))];
 	c->prep_in = NULL;
 	if (same_key(&b[0], p, len, wa, wb))
 		s = &b[0];
@@ -369,23 +375,23 @@ int pcache_normalise(struct pcache *c, const char *in, size_t len,
 	else
 		return miss(c, b, in, len, out, why);
 	/*
-	 * A hit: its value (none unless NORM_OK) replaces out's, wiping the
-	 * tail of a longer old one, as norm_set does but without a call.
+	 * A hit: its value (none unless NORM_OK) replaces out's, as
+	 * norm_set does but without a call.  The tail of a longer old value
+	 * is wiped by one 32-byte store of zeroes after the new value, the
+	 * same whether or not there is one (the bytes past the old value
+	 * are unused).
 	 */
 	n = s->vlen;
 	d = out->p;
-	if (!d || n > out->cap || n > out->max || out->len > n + PC_TAIL_MAX)
+	if (!d || n + 32 > out->cap || n > out->max || out->len > n + 32)
 		return hit_slow(c, s, in, len, out, why);
-	for (size_t k = n; k < out->len; k++)
-		d[k] = 0;
-	norm_copy_short(out->p, s->kv + len, n);
-	out->p[n] = '\0';
+	memset(d + n, 0, 32);
+	norm_copy_short(d, s->kv + len, n);
+	d[n] = '\0';
 	out->len = n;
 	if (why)
-		*why = s->why ? c->reasons[s->why - 1] : NULL;
+		*why = c->reasons[s->why];
 	rc = s->state - 1;
-	c->lookups++;
-	c->hits++;
 	c->window_hits++;
 	if (++c->window >= PC_WINDOW)
 		return window_end(c, rc);
@@ -394,10 +400,9 @@ int pcache_normalise(struct pcache *c, const char *in, size_t len,
 
 void pcache_stats(const struct pcache *c, uint64_t *lookups, uint64_t *hits)
 {
-	*lookups = c ? c->lookups : 0;
-	*hits = c ? c->hits : 0;
+	*lookups = c ? c->lookups + c->window : 0;
+	*hits = c ? c->hits + c->window_hits : 0;
 }
-
 void pcache_free(struct pcache *c)
 {
 	if (!c)

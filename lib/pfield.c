@@ -10,6 +10,7 @@
  */
 #include "pfield.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "banned.h"
@@ -105,6 +106,34 @@ static NOINLINE int do_bool(const struct pfield *f, const char *in,
 	return rc == NORM_OK ? rc : cleared(out, rc);
 }
 
+/*
+ * strcmp(d, lim) < 0, == 0 or > 0 alike, for a normalised date d (ten
+ * bytes, none NUL, then a NUL) and a limit in a char[11] that holds a
+ * NUL: the first difference is at or before the limit's NUL, so reading
+ * all 11 bytes of both finds the one strcmp finds.  Eight bytes at once,
+ * in big-endian order to compare as strcmp does.
+ */
+static int date_cmp(const char d[NORM_DATE_LEN + 1],
+		    const char lim[NORM_DATE_LEN + 1])
+{
+	uint64_t a, b;
+
+	memcpy(&a, d, 8);
+	memcpy(&b, lim, 8);
+	if (a != b) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		a = __builtin_bswap64(a);
+		b = __builtin_bswap64(b);
+#endif
+		return a < b ? -1 : 1;
+	}
+	for (size_t i = 8; i <= NORM_DATE_LEN; i++)
+		if (d[i] != lim[i])
+			return (unsigned char)d[i] < (unsigned char)lim[i] ? -1
+									   : 1;
+	return 0;
+}
+
 static NOINLINE int do_date(const struct pfield *f, const char *in,
 			    size_t len, struct kbuf *out, const char **why)
 {
@@ -114,10 +143,10 @@ static NOINLINE int do_date(const struct pfield *f, const char *in,
 	if (rc != NORM_OK)
 		return cleared(out, rc);
 	/* ISO dates of four-digit years order as strings. */
-	if (f->date_min[0] && strcmp(d, f->date_min) < 0)
+	if (f->date_min[0] && date_cmp(d, f->date_min) < 0)
 		return cleared(out, invalid(why, "before the earliest allowed "
 						 "date"));
-	if (f->date_max[0] && strcmp(d, f->date_max) > 0)
+	if (f->date_max[0] && date_cmp(d, f->date_max) > 0)
 		return cleared(out, invalid(why, "after the latest allowed "
 						 "date"));
 	return put(out, d, NORM_DATE_LEN, why);
