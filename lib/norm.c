@@ -34,6 +34,13 @@
  * arithmetic stays far from overflow. */
 #define NORM_IN_MAX ((size_t)1 << 24)
 
+/* Text of code points below this is NFC: they all have NFC_Quick_Check
+ * Yes and canonical combining class 0 (the combining diacritical marks
+ * start at U+0300), so no decomposition, reordering or composition
+ * changes such a text.  tests/unit/test_norm_fast.c checks it against
+ * utf8proc. */
+#define NFC_YES_BELOW 0x300
+
 #define EMAIL_MAX 254
 #define EMAIL_LOCAL_MAX 64
 #define EMAIL_LABEL_MAX 63
@@ -130,18 +137,22 @@ enum {
 	C_ALPHA = 4,  /* A-Z a-z */
 	C_ATEXT = 8,  /* RFC 5322 atext */
 	C_LDH = 16,   /* letters, digits, hyphen: domain labels */
+	C_PSEP = 32,  /* what separates digits in a phone number: " ./-" */
 };
 
 #define _ 0
 #define W C_SPACE
+#define V (C_SPACE | C_PSEP)
 #define N (C_DIGIT | C_ATEXT | C_LDH)
 #define L (C_ALPHA | C_ATEXT | C_LDH)
-#define H (C_ATEXT | C_LDH)
+#define H (C_ATEXT | C_LDH | C_PSEP)
 #define A C_ATEXT
+#define P C_PSEP
+#define Q (C_ATEXT | C_PSEP)
 static const uint8_t cclass[256] = {
 	_, _, _, _, _, _, _, _, _, W, W, W, W, W, _, _,  /* 0x00 */
 	_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _,  /* 0x10 */
-	W, A, _, A, A, A, A, A, _, _, A, A, _, H, _, A,  /* 0x20 */
+	V, A, _, A, A, A, A, A, _, _, A, A, _, H, P, Q,  /* 0x20 */
 	N, N, N, N, N, N, N, N, N, N, _, _, _, A, _, A,  /* 0x30 */
 	_, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,  /* 0x40 */
 	L, L, L, L, L, L, L, L, L, L, L, _, _, _, A, A,  /* 0x50 */
@@ -150,10 +161,13 @@ static const uint8_t cclass[256] = {
 };
 #undef _
 #undef W
+#undef V
 #undef N
 #undef L
 #undef H
 #undef A
+#undef P
+#undef Q
 
 static inline bool ascii_space(uint8_t c)
 {
@@ -351,7 +365,7 @@ static NOINLINE int text_general(const uint8_t *p, size_t len,
 	size_t chars = 0, i, run = SIZE_MAX;
 	bool any = false;
 	struct kerr e;
-	int32_t cp;
+	int32_t cp, top = 0;
 	int rc = NORM_OK;
 
 	norm_clear(out);
@@ -367,13 +381,17 @@ static NOINLINE int text_general(const uint8_t *p, size_t len,
 			return invalid(why, "contains a control character");
 		if (!is_space(cp))
 			any = true;
+		if (cp > top)
+			top = cp;
 		i += (size_t)k;
 	}
 	if (!any)
 		return NORM_EMPTY;
 
-	if (is_ascii(p, len)) {
-		q = p; /* ASCII is already NFC */
+	if (top < NFC_YES_BELOW) {
+		/* ASCII and Latin letters with their accents precomposed,
+		 * as registers write names: already NFC. */
+		q = p;
 		nlen = (utf8proc_ssize_t)len;
 	} else {
 		nlen = utf8proc_map(p, (utf8proc_ssize_t)len, &nfc,
@@ -721,7 +739,9 @@ static int belgian(const char *nsn, size_t n, char out[NORM_PHONE_MAX + 1],
 		return invalid(why, "too many digits for a Belgian landline");
 	}
 	memcpy(out, "+32", 3);
-	memcpy(out + 3, nsn, n);
+	memcpy(out + 3, nsn, 8);
+	if (n == 9)
+		out[11] = nsn[8];
 	out[3 + n] = '\0';
 	return NORM_OK;
 }
@@ -872,8 +892,9 @@ static NOINLINE int phone(const char *in, size_t len, const char *region,
  * separators ' ', '.', '/', '-' between ASCII white space, perhaps after
  * one leading '+'.  For such a cell phone()'s loop collects the same
  * digits with the same flags (no parentheses, so nothing dropped), so
- * phone_number gives the same result, valid or not.  -1 for any other
- * cell, which phone() then reads.
+ * phone_number gives the same result, valid or not.  An empty or blank
+ * cell is NORM_EMPTY, as trimmed() says.  -1 for any other cell, which
+ * phone() then reads.
  */
 static int phone_fast(const uint8_t *p, size_t len, const char *region,
 		      char *d, char out[NORM_PHONE_MAX + 1], const char **why)
@@ -882,20 +903,26 @@ static int phone_fast(const uint8_t *p, size_t len, const char *region,
 	bool plus = false;
 
 	trim_ascii(p, &s, &e);
-	if (s < e && p[s] == '+') {
+	if (s == e) {
+		/* empty, or ASCII white space only */
+		no_reason(why);
+		out[0] = '\0';
+		return NORM_EMPTY;
+	}
+	if (p[s] == '+') {
 		plus = true;
 		s++;
 	}
+	/* No more bytes than d holds digits: phone() says "too many". */
+	if (e - s > PHONE_DIGITS_MAX)
+		return -1;
 	for (size_t i = s; i < e; i++) {
-		uint8_t c = p[i];
+		uint8_t c = p[i], k = cclass[c];
 
-		if (digit(c) <= 9) {
-			if (nd == PHONE_DIGITS_MAX)
-				return -1; /* phone() says "too many" */
+		if (k & C_DIGIT)
 			d[nd++] = (char)c;
-		} else if (c != ' ' && c != '.' && c != '/' && c != '-') {
+		else if (!(k & C_PSEP))
 			return -1;
-		}
 	}
 	if (nd == 0)
 		return -1;

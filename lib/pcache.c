@@ -68,7 +68,7 @@ struct pcache {
 	/* t while cells are looked up; NULL when direct, while off, or
 	 * without a table: the one test of the hit path. */
 	struct slot *live;
-	bool direct;             /* never cached: see the top */
+	pfield_fn direct;        /* never cached, called: see the top */
 	bool no_table;           /* allocation failed: never try again */
 	/* The empty cell, the most repeated of all, without the table. */
 	bool empty_known;
@@ -93,8 +93,9 @@ struct pcache *pcache_new(const struct pfield *f)
 
 	if (c) {
 		c->f = f;
-		c->direct = f->type == PF_DATE || f->type == PF_EMAIL ||
-			    f->type == PF_PHONE;
+		if (f->type == PF_DATE || f->type == PF_EMAIL ||
+		    f->type == PF_PHONE)
+			c->direct = pfield_normaliser(f);
 	}
 	return c;
 }
@@ -290,14 +291,12 @@ static int empty_cell(struct pcache *c, const char *in, struct kbuf *out,
 	return rc;
 }
 
-/* The cells that do not go through the table: a direct field's, empty,
- * too long, while the cache is off, or when there is no table.  Allocates
+/* The cells that do not go through the table: empty, too long, while
+ * the cache is off, or when there is no table.  Allocates
  * the table on first use, and then looks the cell up after all. */
 static NOINLINE int uncached(struct pcache *c, const char *in, size_t len,
 			     struct kbuf *out, const char **why)
 {
-	if (c->direct)
-		return pfield_normalise(c->f, in, len, out, why);
 	if (len == 0)
 		return empty_cell(c, in, out, why);
 	if (c->skip) {
@@ -361,8 +360,11 @@ int pcache_normalise(struct pcache *c, const char *in, size_t len,
 	size_t n;
 	int rc;
 
-	if (!t || len - 1 >= PC_KEY_MAX)
-		return uncached(c, in, len, out, why); /* len 0 too */
+	if (!t || len - 1 >= PC_KEY_MAX) { /* len 0 too */
+		if (c->direct)
+			return c->direct(c->f, in, len, out, why);
+		return uncached(c, in, len, out, why);
+	}
 	key_words(p, len, &wa, &wb);
 	b = &t[PC_WAYS * (in == c->prep_in && len == c->prep_len ?
 				  c->prep_bucket :

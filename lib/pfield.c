@@ -185,33 +185,54 @@ static NOINLINE int do_phone(const struct pfield *f, const char *in,
 	return rc == NORM_OK ? put(out, ph, strlen(ph), why) : cleared(out, rc);
 }
 
+static int do_text(const struct pfield *f, const char *in, size_t len,
+		   struct kbuf *out, const char **why)
+{
+	return norm_text(in, len, f->max_length, out, why);
+}
+
+static int do_email(const struct pfield *f, const char *in, size_t len,
+		    struct kbuf *out, const char **why)
+{
+	return norm_email(in, len, out, why);
+}
+
+static int do_unknown(const struct pfield *f, const char *in, size_t len,
+		      struct kbuf *out, const char **why)
+{
+	return cleared(out, invalid(why, "unknown field type"));
+}
+
 /*
  * out still holds the previous value.  It is not wiped first: a NORM_OK
  * result overwrites it (put, norm_set: only a longer old tail is wiped),
  * and any other result clears it; norm_text and norm_email replace out's
- * contents themselves.  Every case is a tail call, and nothing here needs
- * a stack frame: this runs for every cell that the cache does not answer.
+ * contents themselves.  Every do_* sets *why (when why is not NULL) on
+ * every path, through the normaliser it calls or invalid().
  */
+pfield_fn pfield_normaliser(const struct pfield *f)
+{
+	switch (f->type) {
+	case PF_TEXT:
+		return do_text;
+	case PF_EMAIL:
+		return do_email;
+	case PF_PHONE:
+		return do_phone;
+	case PF_DATE:
+		return do_date;
+	case PF_INT:
+		return do_int;
+	case PF_ENUM:
+		return do_enum;
+	case PF_BOOL:
+		return do_bool;
+	}
+	return do_unknown;
+}
+
 int pfield_normalise(const struct pfield *f, const char *in, size_t len,
 		     struct kbuf *out, const char **why)
 {
-	if (why)
-		*why = NULL;
-	switch (f->type) {
-	case PF_TEXT:
-		return norm_text(in, len, f->max_length, out, why);
-	case PF_EMAIL:
-		return norm_email(in, len, out, why);
-	case PF_PHONE:
-		return do_phone(f, in, len, out, why);
-	case PF_DATE:
-		return do_date(f, in, len, out, why);
-	case PF_INT:
-		return do_int(f, in, len, out, why);
-	case PF_ENUM:
-		return do_enum(f, in, len, out, why);
-	case PF_BOOL:
-		return do_bool(f, in, len, out, why);
-	}
-	return cleared(out, invalid(why, "unknown field type"));
+	return pfield_normaliser(f)(f, in, len, out, why);
 }

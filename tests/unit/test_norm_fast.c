@@ -11,7 +11,9 @@
  * midnight times around the value.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "norm.h"
 #include "unit.h"
@@ -391,6 +393,48 @@ static void texts(void)
 	CHECK(text_agrees("", 0, 0, 1024));
 }
 
+/* norm_text skips utf8proc for text of code points below U+0300: every
+ * one of them, and every pair, must be NFC by utf8proc's own tables. */
+static void below_0300_is_nfc(void)
+{
+	uint8_t buf[8];
+
+	for (int32_t a = 1; a < 0x300; a++) {
+		utf8proc_ssize_t na = utf8proc_encode_char(a, buf);
+
+		for (int32_t b = 0; b < 0x300; b++) {
+			utf8proc_ssize_t n = na;
+			utf8proc_uint8_t *nfc;
+			utf8proc_ssize_t r;
+			int same;
+
+			if (b)
+				n += utf8proc_encode_char(b, buf + na);
+			r = utf8proc_map(buf, n, &nfc,
+					 UTF8PROC_STABLE | UTF8PROC_COMPOSE);
+			same = r == n && memcmp(nfc, buf, (size_t)n) == 0;
+			free(nfc);
+			if (!same)
+				printf("# U+%04X U+%04X\n", (unsigned)a,
+				       (unsigned)b);
+			CHECK(same);
+		}
+	}
+	/* such a name comes out as it went in */
+	{
+		static const char name[] = "Ren\xc3\xa9" "e Gys\xc3\xa8"
+					   "ls-\xc3\x96" "zt\xc3\xbc" "rk";
+		struct kbuf out = KBUF_INIT(1024);
+		const char *why;
+		int rc = norm_text(name, sizeof name - 1, 0, &out, &why);
+		int ok = rc == NORM_OK && out.len == sizeof name - 1 &&
+			 memcmp(out.p, name, out.len) == 0;
+
+		kbuf_free(&out);
+		CHECK(ok);
+	}
+}
+
 static void ints(void)
 {
 	static const char *const bases[] = { " -123 ", "100000", "+7" };
@@ -445,6 +489,7 @@ const struct unit_case suite_norm_fast[] = {
 	{ "norm fast: e-mail, odd writings and lengths", emails_odd },
 	{ "norm fast: phone writings, regions, every byte", phones },
 	{ "norm fast: text", texts },
+	{ "norm fast: text below U+0300 is NFC", below_0300_is_nfc },
 	{ "norm fast: int", ints },
 	{ "norm fast: norm_set", set_replaces },
 	{ NULL, NULL },
