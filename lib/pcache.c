@@ -82,7 +82,9 @@ struct pcache {
 	const char *prep_in;
 	size_t prep_len;
 	size_t prep_bucket;
-	uint32_t window, window_hits;
+	/* This window's lookups (low 32 bits) and hits (high 32 bits):
+	 * one add per lookup. */
+	uint64_t window;
 	uint32_t skip;           /* calls left without the cache */
 	uint64_t lookups, hits;  /* of the windows before this one */
 };
@@ -231,21 +233,23 @@ static void store(struct pcache *c, struct slot *s, const char *in,
  * Returns rc, for the tail call. */
 static NOINLINE int window_end(struct pcache *c, int rc)
 {
-	c->lookups += c->window;
-	c->hits += c->window_hits;
-	if (c->window_hits < PC_WINDOW / PC_MIN_HIT_DIV) {
+	uint32_t hits = (uint32_t)(c->window >> 32);
+
+	c->lookups += (uint32_t)c->window;
+	c->hits += hits;
+	if (hits < PC_WINDOW / PC_MIN_HIT_DIV) {
 		c->skip = PC_BACKOFF;
 		c->live = NULL;
 	}
-	c->window = c->window_hits = 0;
+	c->window = 0;
 	return rc;
 }
 
 /* End of a lookup: count it and decide about the next window. */
 static void tally(struct pcache *c, bool hit)
 {
-	c->window_hits += hit;
-	if (++c->window >= PC_WINDOW)
+	c->window += 1 + ((uint64_t)hit << 32);
+	if ((uint32_t)c->window >= PC_WINDOW)
 		window_end(c, 0);
 }
 
@@ -385,7 +389,8 @@ int pcache_normalise(struct pcache *c, const char *in, size_t len,
 	 */
 	n = s->vlen;
 	d = out->p;
-	if (!d || n + 32 > out->cap || n > out->max || out->len > n + 32)
+	/* (kbuf: no allocation means cap 0, and cap <= max) */
+	if (n + 32 > out->cap || out->len > n + 32)
 		return hit_slow(c, s, in, len, out, why);
 	memset(d + n, 0, 32);
 	norm_copy_short(d, s->kv + len, n);
@@ -394,16 +399,16 @@ int pcache_normalise(struct pcache *c, const char *in, size_t len,
 	if (why)
 		*why = c->reasons[s->why];
 	rc = s->state - 1;
-	c->window_hits++;
-	if (++c->window >= PC_WINDOW)
+	c->window += 1 + ((uint64_t)1 << 32);
+	if ((uint32_t)c->window >= PC_WINDOW)
 		return window_end(c, rc);
 	return rc;
 }
 
 void pcache_stats(const struct pcache *c, uint64_t *lookups, uint64_t *hits)
 {
-	*lookups = c ? c->lookups + c->window : 0;
-	*hits = c ? c->hits + c->window_hits : 0;
+	*lookups = c ? c->lookups + (uint32_t)c->window : 0;
+	*hits = c ? c->hits + (uint32_t)(c->window >> 32) : 0;
 }
 void pcache_free(struct pcache *c)
 {

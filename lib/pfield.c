@@ -28,7 +28,8 @@ static int invalid(const char **why, const char *reason)
 
 /* Set out to a normalised string; a full or failing buffer makes the
  * value unusable, which is all the caller can act on. */
-static int put(struct kbuf *out, const char *s, size_t n, const char **why)
+static inline __attribute__((always_inline)) int
+put(struct kbuf *out, const char *s, size_t n, const char **why)
 {
 	int code = norm_set(out, s, n);
 
