@@ -5,8 +5,13 @@
  * Invariants every function keeps:
  *   - only in[0..len) is read; the input need not be NUL-terminated;
  *   - input that is not valid UTF-8 is NORM_INVALID, whatever the kind;
- *   - the output is cleared first, so after NORM_EMPTY or NORM_INVALID it
- *     is empty ("" for the fixed arrays);
+ *   - the output is replaced: after NORM_EMPTY or NORM_INVALID it is
+ *     empty ("" for the fixed arrays); an old value in a kbuf is
+ *     overwritten or wiped, never left behind (norm_set, norm_clear);
+ *   - a fast path for the common writings (ASCII, usual shapes) only
+ *     accepts what the general path accepts the same way and leaves all
+ *     else to it, so results and reasons are the general path's
+ *     (tests/unit/test_norm_fast.c, fuzz/fuzz_norm.c compare them);
  *   - *why is NULL unless the result is NORM_INVALID, and then a static
  *     string that never quotes the value (it ends up in logs);
  *   - every NORM_OK output is a fixed point: normalising it again gives
@@ -53,8 +58,8 @@
 #define KEY_PASSES 4
 
 /* For the general paths behind a fast path: kept out of line, so that the
- * fast path's function stays a small leaf (no stack frame to set up, no
- * stack protector for the general path's locals) on every call. */
+ * fast path's function stays small (fewer registers to save, no stack
+ * protector for the general path's locals) on every call. */
 #define NOINLINE __attribute__((noinline))
 
 static int invalid(const char **why, const char *reason)

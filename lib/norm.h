@@ -93,15 +93,11 @@ int norm_match_key(const char *in, size_t len, struct kbuf *out,
 		   const char **why);
 
 /*
- * Replace out's contents by p[0..n) (p not inside out): what kbuf_reset
- * and kbuf_append do, but without their calls when the value fits the
- * allocation, as it does for every cell of a column after the first.  The
- * old value is overwritten and only the part of it beyond n wiped.  0, or
- * the kerr code of kbuf_append's failure (KERR_LIMIT, KERR_NOMEM), out
- * then being empty.  For the normalisers and the cache, which set one
- * short value per cell.
+ * Setting a normalised value, for norm.c, pfield.c and pcache.c, which set
+ * one short value per cell: without the calls of kbuf_reset and
+ * kbuf_append when the value fits the allocation, as it does for every
+ * cell of a column after the first.
  */
-int norm_set_slow(struct kbuf *out, const void *p, size_t n);
 
 #define NORM_SHORT_MAX 64
 
@@ -158,6 +154,17 @@ static inline void norm_wipe_tail(struct kbuf *out, size_t n)
 		kbuf_truncate(out, n);
 	out->len = n;
 }
+
+/*
+ * Replace out's contents by p[0..n) (p not inside out): what kbuf_reset
+ * and kbuf_append do, but without their calls when the value fits the
+ * allocation, as it does for every cell of a column after the first.  The
+ * old value is overwritten and only the part of it beyond n wiped.  0, or
+ * the kerr code of kbuf_append's failure (KERR_LIMIT, KERR_NOMEM), out
+ * then being empty.  For the normalisers and the cache, which set one
+ * short value per cell.
+ */
+int norm_set_slow(struct kbuf *out, const void *p, size_t n);
 
 static inline int norm_set(struct kbuf *out, const void *p, size_t n)
 {

@@ -26,8 +26,9 @@
  * Results whose reason is about the output buffer or memory ("too long",
  * "out of memory") depend on more than the bytes and are not stored.
  *
- * The hit path, pcache_normalise itself, makes no call but tail calls, so
- * it needs no stack frame: everything else is in out-of-line functions.
+ * The hit path, pcache_normalise itself, makes no call but tail calls
+ * (no stack protector, few saved registers): everything else is in
+ * out-of-line functions.
  */
 #include "pcache.h"
 

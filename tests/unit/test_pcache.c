@@ -108,6 +108,39 @@ static void small_output(void)
 	pcache_free(c);
 }
 
+static void hit_wipes_old_tail(void)
+{
+	/* A hit with a shorter value than the one in out: the old value's
+	 * bytes past the new one are zero, as with kbuf_reset. */
+	struct pfield f;
+	struct pcache *c;
+	struct kbuf out = KBUF_INIT(1 << 16);
+	const char *why;
+
+	field_init(&f, "naam", PF_TEXT);
+	c = pcache_new(&f);
+	CHECK(c != NULL);
+	for (int round = 0; round < 3; round++) {
+		CHECK(pcache_normalise(c, "Vandenbroucke-Verstraeten", 25, &out,
+				       &why) == NORM_OK);
+		CHECK(out.len == 25);
+		CHECK(pcache_normalise(c, "Jan", 3, &out, &why) == NORM_OK);
+		CHECK(out.len == 3 && memcmp(out.p, "Jan", 4) == 0);
+		for (size_t i = 4; i < 25; i++)
+			CHECK(out.p[i] == 0);
+		/* and an empty result leaves nothing */
+		CHECK(pcache_normalise(c, "Vandenbroucke", 13, &out, &why) ==
+		      NORM_OK);
+		CHECK(pcache_normalise(c, "\x07", 1, &out, &why) ==
+		      NORM_INVALID);
+		CHECK(out.len == 0);
+		for (size_t i = 0; i < 13; i++)
+			CHECK(out.p[i] == 0);
+	}
+	kbuf_free(&out);
+	pcache_free(c);
+}
+
 static void ints_by_hand(void)
 {
 	/* do_int formats without printf: the extremes. */
@@ -152,6 +185,7 @@ static void unique_cells_turn_it_off(void)
 const struct unit_case suite_pcache[] = {
 	{ "pcache: agrees with pfield_normalise", agrees_with_pfield },
 	{ "pcache: output buffer too small", small_output },
+	{ "pcache: a hit wipes the old value's tail", hit_wipes_old_tail },
 	{ "pcache: ints formatted by hand", ints_by_hand },
 	{ "pcache: unique cells turn it off", unique_cells_turn_it_off },
 	{ NULL, NULL },
