@@ -1114,6 +1114,18 @@ static bool email_short(const uint8_t *q, size_t n, struct kbuf *out)
 
 #define ONES 0x0101010101010101u
 
+/* Eight bytes with q[i] in bits 8i..8i+7, whatever the host's order, so
+ * that a bit found by ctz names its byte. */
+static inline uint64_t load64_le(const uint8_t *q)
+{
+	uint64_t w = load64(q);
+
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
 /* 0x80 in each byte of w (all bytes < 0x80) in lo..hi, else 0: the sums
  * cannot carry from one byte into the next. */
 static inline uint64_t swar_range(uint64_t w, uint8_t lo, uint8_t hi)
@@ -1146,7 +1158,7 @@ static bool email_words(const uint8_t *q, size_t n, struct kbuf *out)
 		/* the last word overlaps the one before: its bytes below
 		 * off were seen */
 		size_t base = off + 8 <= n ? off : n - 8;
-		uint64_t w = load64(q + base), m;
+		uint64_t w = load64_le(q + base), m;
 
 		if (w & HIGH_BITS)
 			return false;
