@@ -13,7 +13,8 @@
  *     normalising it again gives it back unchanged;
  *   - white space around the cell changes nothing; a leading NBSP also
  *     forces the Unicode paths, so they must agree with the ASCII fast
- *     paths of norm_text and norm_match_key;
+ *     paths of every normaliser; for text an ideographic space around
+ *     it forces utf8proc's NFC, which text below U+0300 skips;
  *   - an enum or bool field gives one of its canonical values, a date
  *     field stays in its range, the other types give what their
  *     normaliser gives.
@@ -133,6 +134,23 @@ static void fuzz_text(const uint8_t *p, size_t n, const uint8_t *wrapped,
 	rc2 = norm_text((const char *)wrapped, wn, maxc, &o2, &why);
 	if (rc2 != rc || !same(&o, &o2))
 		abort();
+	/* An ideographic space (U+3000) around it: a code point past
+	 * U+0300, so the text also goes through utf8proc's NFC, which
+	 * text below U+0300 skips. */
+	{
+		uint8_t *w3 = malloc(n + 6);
+
+		if (!w3)
+			abort();
+		memcpy(w3, "\xe3\x80\x80", 3);
+		if (n)
+			memcpy(w3 + 3, p, n);
+		memcpy(w3 + 3 + n, "\xe3\x80\x80", 3);
+		rc2 = norm_text((const char *)w3, n + 6, maxc, &o2, &why);
+		free(w3);
+		if (rc2 != rc || !same(&o, &o2))
+			abort();
+	}
 	if (rc == NORM_OK) {
 		text_shape(&o, maxc);
 		rc2 = norm_text((const char *)o.p, o.len, maxc, &o2, &why);

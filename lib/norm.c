@@ -5,8 +5,13 @@
  * Invariants every function keeps:
  *   - only in[0..len) is read; the input need not be NUL-terminated;
  *   - input that is not valid UTF-8 is NORM_INVALID, whatever the kind;
- *   - the output is cleared first, so after NORM_EMPTY or NORM_INVALID it
- *     is empty ("" for the fixed arrays);
+ *   - the output is replaced: after NORM_EMPTY or NORM_INVALID it is
+ *     empty ("" for the fixed arrays); an old value in a kbuf is
+ *     overwritten or wiped, never left behind (norm_set, norm_clear);
+ *   - a fast path for the common writings (ASCII, usual shapes) only
+ *     accepts what the general path accepts the same way and leaves all
+ *     else to it, so results and reasons are the general path's
+ *     (tests/unit/test_norm_fast.c, fuzz/fuzz_norm.c compare them);
  *   - *why is NULL unless the result is NORM_INVALID, and then a static
  *     string that never quotes the value (it ends up in logs);
  *   - every NORM_OK output is a fixed point: normalising it again gives
@@ -34,6 +39,13 @@
  * arithmetic stays far from overflow. */
 #define NORM_IN_MAX ((size_t)1 << 24)
 
+/* Text of code points below this is NFC: they all have NFC_Quick_Check
+ * Yes and canonical combining class 0 (the combining diacritical marks
+ * start at U+0300), so no decomposition, reordering or composition
+ * changes such a text.  tests/unit/test_norm_fast.c checks it against
+ * utf8proc. */
+#define NFC_YES_BELOW 0x300
+
 #define EMAIL_MAX 254
 #define EMAIL_LOCAL_MAX 64
 #define EMAIL_LABEL_MAX 63
@@ -44,6 +56,11 @@
 /* Match keys converge after one extra pass in practice (see match_key_map);
  * the bound only guards against a Unicode table that never settles. */
 #define KEY_PASSES 4
+
+/* For the general paths behind a fast path: kept out of line, so that the
+ * fast path's function stays small (fewer registers to save, no stack
+ * protector for the general path's locals) on every call. */
+#define NOINLINE __attribute__((noinline))
 
 static int invalid(const char **why, const char *reason)
 {
@@ -115,6 +132,65 @@ static bool is_ascii(const uint8_t *p, size_t n)
 		if (p[i] >= 0x80)
 			return false;
 	return true;
+}
+
+/* Classes of ASCII bytes, for the loops that look at every byte of a cell;
+ * bytes >= 0x80 are in none. */
+enum {
+	C_SPACE = 1,  /* white space: TAB..CR and ' ' */
+	C_DIGIT = 2,
+	C_ALPHA = 4,  /* A-Z a-z */
+	C_ATEXT = 8,  /* RFC 5322 atext */
+	C_LDH = 16,   /* letters, digits, hyphen: domain labels */
+	C_PSEP = 32,  /* what separates digits in a phone number: " ./-" */
+};
+
+#define _ 0
+#define W C_SPACE
+#define V (C_SPACE | C_PSEP)
+#define N (C_DIGIT | C_ATEXT | C_LDH)
+#define L (C_ALPHA | C_ATEXT | C_LDH)
+#define H (C_ATEXT | C_LDH | C_PSEP)
+#define A C_ATEXT
+#define P C_PSEP
+#define Q (C_ATEXT | C_PSEP)
+static const uint8_t cclass[256] = {
+	_, _, _, _, _, _, _, _, _, W, W, W, W, W, _, _,  /* 0x00 */
+	_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _,  /* 0x10 */
+	V, A, _, A, A, A, A, A, _, _, A, A, _, H, P, Q,  /* 0x20 */
+	N, N, N, N, N, N, N, N, N, N, _, _, _, A, _, A,  /* 0x30 */
+	_, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,  /* 0x40 */
+	L, L, L, L, L, L, L, L, L, L, L, _, _, _, A, A,  /* 0x50 */
+	A, L, L, L, L, L, L, L, L, L, L, L, L, L, L, L,  /* 0x60 */
+	L, L, L, L, L, L, L, L, L, L, L, A, A, A, A, _,  /* 0x70 */
+};
+#undef _
+#undef W
+#undef V
+#undef N
+#undef L
+#undef H
+#undef A
+#undef P
+#undef Q
+
+static inline bool ascii_space(uint8_t c)
+{
+	return c <= ' ' && (cclass[c] & C_SPACE);
+}
+
+static inline uint8_t ascii_lower(uint8_t c)
+{
+	return c >= 'A' && c <= 'Z' ? (uint8_t)(c - 'A' + 'a') : c;
+}
+
+/* [*s, *e) narrowed by the ASCII white space at both ends. */
+static inline void trim_ascii(const uint8_t *p, size_t *s, size_t *e)
+{
+	while (*s < *e && ascii_space(p[*s]))
+		(*s)++;
+	while (*e > *s && ascii_space(p[*e - 1]))
+		(*e)--;
 }
 
 /* Unicode White_Space: the ASCII controls TAB..CR, NEL, and the space,
@@ -199,14 +275,30 @@ static bool trim(const uint8_t *p, size_t n, size_t *s, size_t *e)
 }
 
 /* Every normaliser starts here: no reason yet, the value trimmed; invalid
- * UTF-8 and empty values end the call. */
+ * UTF-8 and empty values end the call.  ASCII, nearly every cell, is valid
+ * and has no other white space than its own. */
 static int trimmed(const uint8_t *p, size_t n, size_t *s, size_t *e,
 		   const char **why)
 {
 	no_reason(why);
-	if (!trim(p, n, s, e))
+	if (is_ascii(p, n)) {
+		*s = 0;
+		*e = n;
+		trim_ascii(p, s, e);
+	} else if (!trim(p, n, s, e)) {
 		return invalid(why, "not valid UTF-8");
+	}
 	return *s == *e ? NORM_EMPTY : NORM_OK;
+}
+
+/* Wipe a small local array before it goes out of scope: memset, then an
+ * empty asm that the compiler must assume reads it, so the stores are not
+ * dropped as dead.  What sodium_memzero does, without its calls, for the
+ * few bytes a fast path leaves. */
+static inline void wipe_local(void *p, size_t n)
+{
+	memset(p, 0, n);
+	__asm__ __volatile__("" : : "r"(p) : "memory");
 }
 
 static void wipe_free(utf8proc_uint8_t *p, utf8proc_ssize_t n)
@@ -231,6 +323,14 @@ static bool ascii_ieq(const uint8_t *p, size_t n, const char *lit)
 			return false;
 	}
 	return true;
+}
+
+int norm_set_slow(struct kbuf *out, const void *p, size_t n)
+{
+	struct kerr e;
+
+	kbuf_reset(out);
+	return kbuf_append(out, p, n, &e);
 }
 
 /* ------------------------------------------------------------------ text */
@@ -259,35 +359,23 @@ static bool clean_ascii(const uint8_t *p, size_t n)
 	return n > 0 && !space;
 }
 
-int norm_text(const char *in, size_t len, size_t max_chars, struct kbuf *out,
-	      const char **why)
+/* norm_text for what clean_ascii does not take. */
+static NOINLINE int text_general(const uint8_t *p, size_t len,
+				 size_t max_chars, struct kbuf *out,
+				 const char **why)
 {
-	const uint8_t *p = (const uint8_t *)in;
 	utf8proc_uint8_t *nfc = NULL;
 	utf8proc_ssize_t nlen;
 	const uint8_t *q;
 	size_t chars = 0, i, run = SIZE_MAX;
 	bool any = false;
 	struct kerr e;
-	int32_t cp;
+	int32_t cp, top = 0;
 	int rc = NORM_OK;
 
-	kbuf_reset(out);
-	no_reason(why);
+	norm_clear(out);
 	if (len > NORM_IN_MAX)
 		return invalid(why, "too long");
-	if ((!max_chars || len <= max_chars) && len <= out->max &&
-	    clean_ascii(p, len)) {
-		/* Already what the loops below would make of it: ASCII is
-		 * NFC, there is no white space to trim or collapse, and
-		 * every byte is one code point.  (Too long a value takes
-		 * the long way, which knows which limit it hits first.) */
-		if (kbuf_append(out, p, len, &e) != 0) {
-			kbuf_reset(out);
-			return invalid(why, "out of memory");
-		}
-		return NORM_OK;
-	}
 	/* Check before NFC: composition neither creates nor removes control
 	 * characters or white space, and this avoids the copy for blanks. */
 	for (i = 0; i < len;) {
@@ -298,13 +386,17 @@ int norm_text(const char *in, size_t len, size_t max_chars, struct kbuf *out,
 			return invalid(why, "contains a control character");
 		if (!is_space(cp))
 			any = true;
+		if (cp > top)
+			top = cp;
 		i += (size_t)k;
 	}
 	if (!any)
 		return NORM_EMPTY;
 
-	if (is_ascii(p, len)) {
-		q = p; /* ASCII is already NFC */
+	if (top < NFC_YES_BELOW) {
+		/* ASCII and Latin letters with their accents precomposed,
+		 * as registers write names: already NFC. */
+		q = p;
 		nlen = (utf8proc_ssize_t)len;
 	} else {
 		nlen = utf8proc_map(p, (utf8proc_ssize_t)len, &nfc,
@@ -356,6 +448,27 @@ out:
 	if (rc != NORM_OK)
 		kbuf_reset(out);
 	return rc;
+}
+
+int norm_text(const char *in, size_t len, size_t max_chars, struct kbuf *out,
+	      const char **why)
+{
+	const uint8_t *p = (const uint8_t *)in;
+
+	no_reason(why);
+	if ((!max_chars || len <= max_chars) && len <= out->max &&
+	    len <= NORM_IN_MAX && clean_ascii(p, len)) {
+		/* Already what text_general would make of it: ASCII is NFC,
+		 * there is no white space to trim or collapse, and every
+		 * byte is one code point.  (Too long a value takes the long
+		 * way, which knows which limit it hits first.) */
+		if (norm_set(out, p, len) != 0) {
+			kbuf_reset(out);
+			return invalid(why, "out of memory");
+		}
+		return NORM_OK;
+	}
+	return text_general(p, len, max_chars, out, why);
 }
 
 /* ------------------------------------------------------------------ date */
@@ -427,10 +540,118 @@ static int date_time(const uint8_t *p, size_t i, size_t e, const char **why)
 	return NORM_OK;
 }
 
-int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
-	      const char **why)
+/* The digit at q[0], or >= 10 if it is none. */
+static inline unsigned digit(uint8_t c)
 {
-	const uint8_t *p = (const uint8_t *)in;
+	return (unsigned)c - '0';
+}
+
+/* D or DD at q[*i..n) as *v, *i moved past it: false if neither.  Some
+ * byte must follow the first digit (a separator, or the second digit). */
+static inline bool day_or_month(const uint8_t *q, size_t n, size_t *i,
+				unsigned *v)
+{
+	unsigned a, b;
+
+	if (*i + 1 >= n || (a = digit(q[*i])) > 9)
+		return false;
+	(*i)++;
+	if ((b = digit(q[*i])) <= 9) {
+		a = a * 10 + b;
+		(*i)++;
+	}
+	*v = a;
+	return true;
+}
+
+/* YYYY at q as *y: false if not four digits. */
+static inline bool year4(const uint8_t *q, unsigned *y)
+{
+	unsigned a = digit(q[0]), b = digit(q[1]), c = digit(q[2]),
+		 d = digit(q[3]);
+
+	if (a > 9 || b > 9 || c > 9 || d > 9)
+		return false;
+	*y = ((a * 10 + b) * 10 + c) * 10 + d;
+	return true;
+}
+
+/*
+ * norm_date for the writings of nearly every cell: YYYY-MM-DD, and
+ * D/M/YYYY with one or two digits of day and month and '/', '-' or '.',
+ * between ASCII white space, with a midnight " 00:00" or " 00:00:00"
+ * after it, and a valid date: NORM_OK, the result in out.  An empty or
+ * ASCII-blank cell: NORM_EMPTY.  Anything else: -1, and norm_date's
+ * general parse handles it (and explains when invalid).  It only
+ * accepts, and every input it accepts the general parse reads the same
+ * way, so the two cannot disagree.
+ */
+static int date_fast(const uint8_t *p, size_t len, char out[NORM_DATE_LEN + 1])
+{
+	/* "00" to "31", for the day and month of the output */
+	static const char pairs[] = "00010203040506070809"
+				    "10111213141516171819"
+				    "20212223242526272829"
+				    "3031";
+	size_t s = 0, e = len, n, i = 0;
+	const uint8_t *q;
+	unsigned y, m, d;
+	uint8_t sep;
+
+	trim_ascii(p, &s, &e);
+	if (s == e) {
+		/* empty, or ASCII white space only */
+		out[0] = '\0';
+		return NORM_EMPTY;
+	}
+	q = p + s;
+	n = e - s;
+	if (n >= 8 + 9 && memcmp(q + n - 9, " 00:00:00", 9) == 0)
+		n -= 9;
+	else if (n >= 8 + 6 && memcmp(q + n - 6, " 00:00", 6) == 0)
+		n -= 6;
+	if (n < 8 || n > NORM_DATE_LEN)
+		return -1;
+	if (n == NORM_DATE_LEN && q[4] == '-' && q[7] == '-') {
+		/* YYYY-MM-DD, exactly two digits each */
+		if (!year4(q, &y))
+			return -1;
+		i = 5;
+		if (!day_or_month(q, n, &i, &m) || i != 7)
+			return -1;
+		i = 8;
+		if (!day_or_month(q, n, &i, &d) || i != 10)
+			return -1;
+		i = 0; /* where the year is */
+	} else {
+		/* D/M/YYYY; n >= 8 keeps each q[i] read here in q[0..n) */
+		if (!day_or_month(q, n, &i, &d))
+			return -1;
+		sep = q[i++];
+		if (sep != '/' && sep != '-' && sep != '.')
+			return -1;
+		if (!day_or_month(q, n, &i, &m) || q[i++] != sep ||
+		    n - i != 4 || !year4(q + i, &y))
+			return -1;
+	}
+	if (y < DATE_YEAR_MIN || y > DATE_YEAR_MAX || m < 1 || m > 12 ||
+	    d < 1 || d > days_in(y, m))
+		return -1;
+	/* The year's four digits as written, day and month as two. */
+	memcpy(out, q + i, 4);
+	out[4] = '-';
+	memcpy(out + 5, pairs + 2 * m, 2);
+	out[7] = '-';
+	memcpy(out + 8, pairs + 2 * d, 2);
+	out[10] = '\0';
+	return NORM_OK;
+}
+
+/* norm_date for what date_fast does not take. */
+static NOINLINE int date_general(const uint8_t *p, size_t len,
+				 char out[NORM_DATE_LEN + 1],
+				 const char **why)
+{
 	size_t s, e, i, n1, n2, n3;
 	unsigned a, b, c, y, m, d;
 	uint8_t sep1, sep2;
@@ -486,6 +707,18 @@ int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
 	return NORM_OK;
 }
 
+int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
+	      const char **why)
+{
+	const uint8_t *p = (const uint8_t *)in;
+	int rc = date_fast(p, len, out);
+
+	if (rc < 0)
+		return date_general(p, len, out, why);
+	no_reason(why);
+	return rc;
+}
+
 /* ----------------------------------------------------------------- phone */
 
 /* A Belgian national significant number (after +32 or the trunk 0),
@@ -511,7 +744,9 @@ static int belgian(const char *nsn, size_t n, char out[NORM_PHONE_MAX + 1],
 		return invalid(why, "too many digits for a Belgian landline");
 	}
 	memcpy(out, "+32", 3);
-	memcpy(out + 3, nsn, n);
+	memcpy(out + 3, nsn, 8);
+	if (n == 9)
+		out[11] = nsn[8];
 	out[3 + n] = '\0';
 	return NORM_OK;
 }
@@ -523,13 +758,59 @@ static bool region_be(const char *region)
 			   region[2] == '\0');
 }
 
+/* The number that the nd > 0 digits d of a cell make (plus: written with
+ * a '+'; dropped0: a "(0)" was dropped), in out as E.164 if valid. */
+static int phone_number(const char *d, size_t nd, bool plus, bool dropped0,
+			const char *region, char out[NORM_PHONE_MAX + 1],
+			const char **why)
+{
+	const char *num;
+	size_t nnum;
+
+	if (!plus && d[0] == '0' && (nd < 2 || d[1] != '0')) {
+		/* National number: the trunk 0, then the NSN. */
+		if (!region_be(region))
+			return invalid(why, "national number in an unknown "
+					    "region");
+		return belgian(d + 1, nd - 1, out, why);
+	}
+	if (!plus && d[0] != '0')
+		return invalid(why, "neither international (+, 00) nor "
+				    "national (0)");
+	/* International: "+" or "00", the country code, the number. */
+	num = plus ? d : d + 2;
+	nnum = plus ? nd : nd - 2;
+	if (nnum == 0)
+		return invalid(why, "no digits after the international prefix");
+	if (num[0] == '0')
+		return invalid(why, "country code starts with 0");
+	/* E.164 country codes are prefix-free: "32..." is Belgium. */
+	if (nnum >= 2 && num[0] == '3' && num[1] == '2') {
+		num += 2;
+		nnum -= 2;
+		if (nnum > 0 && num[0] == '0' && !dropped0) {
+			num++; /* "+32 0470 ...": the trunk 0 written anyway */
+			nnum--;
+		}
+		return belgian(num, nnum, out, why);
+	}
+	if (nnum < 7)
+		return invalid(why, "too few digits");
+	if (nnum > 15)
+		return invalid(why, "too many digits");
+	out[0] = '+';
+	memcpy(out + 1, num, nnum);
+	out[1 + nnum] = '\0';
+	return NORM_OK;
+}
+
 /* norm_phone with the digits collected in d[PHONE_DIGITS_MAX]. */
-static int phone(const char *in, size_t len, const char *region, char *d,
-		 char out[NORM_PHONE_MAX + 1], const char **why)
+static NOINLINE int phone(const char *in, size_t len, const char *region,
+			  char *d, char out[NORM_PHONE_MAX + 1],
+			  const char **why)
 {
 	const uint8_t *p = (const uint8_t *)in;
-	size_t s, e, i, nd = 0, paren_at = 0, nnum;
-	const char *num;
+	size_t s, e, i, nd = 0, paren_at = 0;
 	bool plus = false, in_paren = false, dropped0 = false;
 	int32_t cp;
 	int rc;
@@ -543,13 +824,18 @@ static int phone(const char *in, size_t len, const char *region, char *d,
 		s += 4;
 
 	for (i = s; i < e;) {
-		int k = next_cp(p + i, e - i, &cp);
-
-		i += (size_t)k;
+		if (p[i] < 0x80) {
+			cp = p[i++]; /* nearly always: no utf8proc call */
+		} else {
+			int k = next_cp(p + i, e - i, &cp);
+			i += (size_t)k; /* k > 0: trimmed checked the UTF-8 */
+		}
 		if (cp >= '0' && cp <= '9') {
 			if (nd == PHONE_DIGITS_MAX)
 				return invalid(why, "too many digits");
 			d[nd++] = (char)cp;
+		} else if (cp == ' ' || cp == '.' || cp == '/' || cp == '-') {
+			/* separator */
 		} else if (cp == '+') {
 			/* Only first, though "(+32)" is a common writing. */
 			if (plus)
@@ -590,8 +876,7 @@ static int phone(const char *in, size_t len, const char *region, char *d,
 				nd--;
 				dropped0 = true;
 			}
-		} else if (cp == '.' || cp == '/' || cp == '-' ||
-			   is_space(cp)) {
+		} else if (is_space(cp)) {
 			/* separator */
 		} else if (is_letter(cp)) {
 			return invalid(why, "contains letters");
@@ -604,51 +889,62 @@ static int phone(const char *in, size_t len, const char *region, char *d,
 		return invalid(why, "unbalanced parentheses");
 	if (nd == 0)
 		return invalid(why, "no digits");
+	return phone_number(d, nd, plus, dropped0, region, out, why);
+}
 
-	if (!plus && d[0] == '0' && (nd < 2 || d[1] != '0')) {
-		/* National number: the trunk 0, then the NSN. */
-		if (!region_be(region))
-			return invalid(why, "national number in an unknown "
-					    "region");
-		return belgian(d + 1, nd - 1, out, why);
+/*
+ * phone() for the writings of nearly every cell: ASCII digits and the
+ * separators ' ', '.', '/', '-' between ASCII white space, perhaps after
+ * one leading '+'.  For such a cell phone()'s loop collects the same
+ * digits with the same flags (no parentheses, so nothing dropped), so
+ * phone_number gives the same result, valid or not.  An empty or blank
+ * cell is NORM_EMPTY, as trimmed() says.  -1 for any other cell, which
+ * phone() then reads.
+ */
+static int phone_fast(const uint8_t *p, size_t len, const char *region,
+		      char *d, char out[NORM_PHONE_MAX + 1], const char **why)
+{
+	size_t s = 0, e = len, nd = 0;
+	bool plus = false;
+
+	trim_ascii(p, &s, &e);
+	if (s == e) {
+		/* empty, or ASCII white space only */
+		no_reason(why);
+		out[0] = '\0';
+		return NORM_EMPTY;
 	}
-	if (!plus && d[0] != '0')
-		return invalid(why, "neither international (+, 00) nor "
-				    "national (0)");
-	/* International: "+" or "00", the country code, the number. */
-	num = plus ? d : d + 2;
-	nnum = plus ? nd : nd - 2;
-	if (nnum == 0)
-		return invalid(why, "no digits after the international prefix");
-	if (num[0] == '0')
-		return invalid(why, "country code starts with 0");
-	/* E.164 country codes are prefix-free: "32..." is Belgium. */
-	if (nnum >= 2 && num[0] == '3' && num[1] == '2') {
-		num += 2;
-		nnum -= 2;
-		if (nnum > 0 && num[0] == '0' && !dropped0) {
-			num++; /* "+32 0470 ...": the trunk 0 written anyway */
-			nnum--;
-		}
-		return belgian(num, nnum, out, why);
+	if (p[s] == '+') {
+		plus = true;
+		s++;
 	}
-	if (nnum < 7)
-		return invalid(why, "too few digits");
-	if (nnum > 15)
-		return invalid(why, "too many digits");
-	out[0] = '+';
-	memcpy(out + 1, num, nnum);
-	out[1 + nnum] = '\0';
-	return NORM_OK;
+	/* No more bytes than d holds digits: phone() says "too many". */
+	if (e - s > PHONE_DIGITS_MAX)
+		return -1;
+	for (size_t i = s; i < e; i++) {
+		uint8_t c = p[i], k = cclass[c];
+
+		if (k & C_DIGIT)
+			d[nd++] = (char)c;
+		else if (!(k & C_PSEP))
+			return -1;
+	}
+	if (nd == 0)
+		return -1;
+	no_reason(why);
+	out[0] = '\0';
+	return phone_number(d, nd, plus, false, region, out, why);
 }
 
 int norm_phone(const char *in, size_t len, const char *region,
 	       char out[NORM_PHONE_MAX + 1], const char **why)
 {
 	char d[PHONE_DIGITS_MAX];
-	int rc = phone(in, len, region, d, out, why);
+	int rc = phone_fast((const uint8_t *)in, len, region, d, out, why);
 
-	sodium_memzero(d, sizeof d); /* digits of a personal number */
+	if (rc < 0)
+		rc = phone(in, len, region, d, out, why);
+	wipe_local(d, sizeof d); /* digits of a personal number */
 	return rc;
 }
 
@@ -751,16 +1047,205 @@ static int check_domain(const uint8_t *p, size_t n, const char **why)
 	return NORM_OK;
 }
 
-int norm_email(const char *in, size_t len, struct kbuf *out, const char **why)
+/*
+ * The fast path of norm_email takes a valid address between ASCII white
+ * space, without "<…>" or "mailto:", and sets out; it only accepts, and
+ * what it accepts passes every general check with the same result, so
+ * the two cannot disagree:
+ *   - the local part is atext and single dots, neither first nor last,
+ *     1..64 bytes, ended by the first byte that is neither, the '@';
+ *   - the domain is LDH labels of 1..63 bytes joined by single dots, no
+ *     hyphen at a label's ends, at least two labels, the last one two or
+ *     more letters; any other byte (a second '@', white space, ',', ';',
+ *     controls, non-ASCII) ends the attempt;
+ *   - at most 254 bytes; '<' and ':' are not atext, so a "<…>" or
+ *     "mailto:" form is never taken.
+ * Anything else is left to email_general, which explains it.
+ */
+
+/* email_fast for a cell q[0..n) of fewer than 8 bytes: a byte at a time.
+ * True if it set out. */
+static bool email_short(const uint8_t *q, size_t n, struct kbuf *out)
 {
-	const uint8_t *p = (const uint8_t *)in;
+	size_t i, at, start;
+	bool dot = true; /* as if after a dot: none may lead */
+	uint8_t all = C_ALPHA;
+
+	for (i = 0; i < n; i++) {
+		uint8_t c = q[i];
+
+		if (cclass[c] & C_ATEXT)
+			dot = false;
+		else if (c == '.' && !dot)
+			dot = true;
+		else
+			break;
+	}
+	if (i == n || q[i] != '@' || dot)
+		return false;
+	at = i;
+	start = at + 1;
+	for (i = start;; i++) {
+		uint8_t c = i < n ? q[i] : '.';
+
+		if (c != '.') {
+			all &= cclass[c];
+			if (!(cclass[c] & C_LDH))
+				return false;
+			continue;
+		}
+		/* the end of a label */
+		if (i == start || q[start] == '-' || q[i - 1] == '-')
+			return false;
+		if (i == n)
+			break;
+		start = i + 1;
+		all = C_ALPHA;
+	}
+	/* the last label: letters only, two or more, not the first one */
+	if (!(all & C_ALPHA) || i - start < 2 || start == at + 1)
+		return false;
+	if (norm_set(out, q, n) != 0)
+		return false;
+	for (i = at + 1; i < n; i++)
+		out->p[i] = ascii_lower(out->p[i]);
+	return true;
+}
+
+#define ONES 0x0101010101010101u
+
+/* Eight bytes with q[i] in bits 8i..8i+7, whatever the host's order, so
+ * that a bit found by ctz names its byte. */
+static inline uint64_t load64_le(const uint8_t *q)
+{
+	uint64_t w = load64(q);
+
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+/* 0x80 in each byte of w (all bytes < 0x80) in lo..hi, else 0: the sums
+ * cannot carry from one byte into the next. */
+static inline uint64_t swar_range(uint64_t w, uint8_t lo, uint8_t hi)
+{
+	return (w + ONES * (uint8_t)(0x80 - lo)) &
+	       ~(w + ONES * (uint8_t)(0x7f - hi)) & HIGH_BITS;
+}
+
+/* 0x80 in each byte of w (all < 0x80) that is a letter or a digit:
+ * OR 0x20 folds exactly the upper-case letters onto the lower-case. */
+static inline uint64_t swar_alnum(uint64_t w)
+{
+	return swar_range(w | 0x2020202020202020u, 'a', 'z') |
+	       swar_range(w, '0', '9');
+}
+
+/*
+ * email_fast for q[0..n), 8 <= n <= EMAIL_MAX: eight bytes at a time.
+ * Letters and digits are the bulk and need no look; the other bytes (the
+ * '@', dots, the odd hyphen) are visited one by one, in order, and carry
+ * the rules about where they may be.  True if it set out.
+ */
+static bool email_words(const uint8_t *q, size_t n, struct kbuf *out)
+{
+	size_t at = 0;    /* the '@', once seen (never at 0) */
+	size_t label = 0; /* where the current part (between dots) starts */
+	size_t i;
+
+	for (size_t off = 0; off < n; off += 8) {
+		/* the last word overlaps the one before: its bytes below
+		 * off were seen */
+		size_t base = off + 8 <= n ? off : n - 8;
+		uint64_t w = load64_le(q + base), m;
+
+		if (w & HIGH_BITS)
+			return false;
+		m = ~swar_alnum(w) & HIGH_BITS & (~0ull << 8 * (off - base));
+		for (; m; m &= m - 1) {
+			size_t k = base + ((size_t)__builtin_ctzll(m) >> 3);
+			uint8_t c = q[k];
+
+			if (c == '.' || c == '@') {
+				/* the end of a part: not empty (no leading,
+				 * trailing or double dot); in the domain no
+				 * hyphen at its ends and at most 63 bytes */
+				if (k == label)
+					return false;
+				if (at && (k - label > EMAIL_LABEL_MAX ||
+					   q[label] == '-' || q[k - 1] == '-'))
+					return false;
+				if (c == '@') {
+					if (at || k > EMAIL_LOCAL_MAX)
+						return false;
+					at = k;
+				}
+				label = k + 1;
+			} else if (!(cclass[c] & C_ATEXT) ||
+				   (at && c != '-')) {
+				return false;
+			}
+		}
+	}
+	/* The top-level domain: after a dot in the domain, two to 63
+	 * letters. */
+	if (!at || label == at + 1 || n - label < 2 ||
+	    n - label > EMAIL_LABEL_MAX)
+		return false;
+	for (i = label; i < n; i++)
+		if (!(cclass[q[i]] & C_ALPHA))
+			return false;
+	if (norm_set(out, q, n) != 0)
+		return false;
+	/* The domain lower-cased: OR 0x20 into its upper-case letters,
+	 * eight at a time where it is long enough. */
+	i = at + 1;
+	if (n - i >= 8) {
+		for (size_t off = i; off < n; off += 8) {
+			size_t base = off + 8 <= n ? off : n - 8;
+			uint64_t w = load64(out->p + base);
+
+			w |= swar_range(w, 'A', 'Z') >> 2;
+			memcpy(out->p + base, &w, 8);
+		}
+	} else {
+		for (; i < n; i++)
+			out->p[i] = ascii_lower(out->p[i]);
+	}
+	return true;
+}
+
+/* norm_email's fast path: NORM_OK with out set, NORM_EMPTY for an empty
+ * or ASCII-blank cell, -1 for what email_general must look at. */
+static int email_fast(const uint8_t *p, size_t len, struct kbuf *out)
+{
+	size_t s = 0, e = len;
+	bool ok;
+
+	trim_ascii(p, &s, &e);
+	if (s == e) {
+		norm_clear(out);
+		return NORM_EMPTY;
+	}
+	if (e - s > EMAIL_MAX)
+		return -1;
+	ok = e - s < 8 ? email_short(p + s, e - s, out) :
+			 email_words(p + s, e - s, out);
+	return ok ? NORM_OK : -1;
+}
+
+/* norm_email for what email_fast does not take. */
+static NOINLINE int email_general(const uint8_t *p, size_t len,
+				  struct kbuf *out, const char **why)
+{
 	size_t s, e, at = 0, ats = 0;
 	uint8_t high = 0;
 	bool bad = false;
 	struct kerr ke;
 	int rc;
 
-	kbuf_reset(out);
+	norm_clear(out);
 	if ((rc = trimmed(p, len, &s, &e, why)) != NORM_OK)
 		return rc;
 	if (e - s >= 2 && p[s] == '<' && p[e - 1] == '>') {
@@ -812,6 +1297,17 @@ int norm_email(const char *in, size_t len, struct kbuf *out, const char **why)
 			out->p[i] = (uint8_t)(c - 'A' + 'a');
 	}
 	return NORM_OK;
+}
+
+int norm_email(const char *in, size_t len, struct kbuf *out, const char **why)
+{
+	const uint8_t *p = (const uint8_t *)in;
+	int rc = email_fast(p, len, out);
+
+	if (rc < 0)
+		return email_general(p, len, out, why);
+	no_reason(why);
+	return rc;
 }
 
 /* ------------------------------------------------------------------- int */
@@ -965,7 +1461,7 @@ int norm_match_key(const char *in, size_t len, struct kbuf *out,
 	struct kerr e;
 	int rc = NORM_OK;
 
-	kbuf_reset(out);
+	norm_clear(out);
 	no_reason(why);
 	if (len > NORM_IN_MAX)
 		return invalid(why, "too long");

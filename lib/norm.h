@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kbuf.h"
 
@@ -90,5 +91,105 @@ int norm_int(const char *in, size_t len, bool has_min, long long min,
  */
 int norm_match_key(const char *in, size_t len, struct kbuf *out,
 		   const char **why);
+
+/*
+ * Setting a normalised value, for norm.c, pfield.c and pcache.c, which set
+ * one short value per cell: without the calls of kbuf_reset and
+ * kbuf_append when the value fits the allocation, as it does for every
+ * cell of a column after the first.
+ */
+
+#define NORM_SHORT_MAX 64
+
+static inline void norm_copy8(uint8_t *d, const uint8_t *s)
+{
+	uint64_t x;
+	memcpy(&x, s, 8);
+	memcpy(d, &x, 8);
+}
+
+/* Copy n <= NORM_SHORT_MAX bytes from s to d (apart) inline, without a
+ * memcpy call: overlapping 8- or 4-byte moves, touching only d[0..n)
+ * and s[0..n). */
+static inline __attribute__((always_inline)) void
+norm_copy_short(uint8_t *d, const uint8_t *s, size_t n)
+{
+	if (n >= 8) {
+		/* The first and the last 8, 16 or 32 bytes, overlapping. */
+		if (n > 16) {
+			if (n > 32) {
+				norm_copy8(d + 16, s + 16);
+				norm_copy8(d + 24, s + 24);
+				norm_copy8(d + n - 32, s + n - 32);
+				norm_copy8(d + n - 24, s + n - 24);
+			}
+			norm_copy8(d + 8, s + 8);
+			norm_copy8(d + n - 16, s + n - 16);
+		}
+		norm_copy8(d, s);
+		norm_copy8(d + n - 8, s + n - 8);
+	} else if (n >= 4) {
+		uint32_t x, y;
+		memcpy(&x, s, 4);
+		memcpy(&y, s + n - 4, 4);
+		memcpy(d, &x, 4);
+		memcpy(d + n - 4, &y, 4);
+	} else if (n) {
+		d[0] = s[0];
+		d[n / 2] = s[n / 2];
+		d[n - 1] = s[n - 1];
+	}
+}
+
+/* Wipe out->p[n..len) (n < len) and make n the length, as kbuf_truncate
+ * does.  A short tail by one 32-byte store, where the allocation has
+ * room for it, instead of the call chain of sodium_memzero: the bytes
+ * past the old value that it zeroes too are unused.  (The buffer stays
+ * in use, so the store is not dropped as dead.) */
+static inline void norm_wipe_tail(struct kbuf *out, size_t n)
+{
+	if (out->len - n <= 32 && n + 32 <= out->cap)
+		memset(out->p + n, 0, 32);
+	else
+		kbuf_truncate(out, n);
+	out->len = n;
+}
+
+/*
+ * Replace out's contents by p[0..n) (p not inside out): what kbuf_reset
+ * and kbuf_append do, but without their calls when the value fits the
+ * allocation, as it does for every cell of a column after the first.  The
+ * old value is overwritten and only the part of it beyond n wiped.  0, or
+ * the kerr code of kbuf_append's failure (KERR_LIMIT, KERR_NOMEM), out
+ * then being empty.  For the normalisers and the cache, which set one
+ * short value per cell.
+ */
+int norm_set_slow(struct kbuf *out, const void *p, size_t n);
+
+static inline int norm_set(struct kbuf *out, const void *p, size_t n)
+{
+	uint8_t *d = out->p;
+	const uint8_t *s = (const uint8_t *)p;
+
+	if (!d || n > out->cap || n > out->max)
+		return norm_set_slow(out, p, n);
+	if (out->len > n)
+		norm_wipe_tail(out, n);
+	if (n <= NORM_SHORT_MAX)
+		norm_copy_short(d, s, n); /* values are short */
+	else
+		memcpy(d, s, n);
+	d[n] = '\0';
+	out->len = n;
+	return 0;
+}
+
+/* kbuf_reset without the call when out is empty already (its NUL is in
+ * place): most cells of a column leave it so. */
+static inline void norm_clear(struct kbuf *out)
+{
+	if (out->len)
+		kbuf_reset(out);
+}
 
 #endif

@@ -9,8 +9,9 @@
  * it compares the whole raw cell, not a hash.
  *
  * Bounded: a fixed table per field (allocated on first use), short cells
- * only.  Adaptive: a field whose cells rarely repeat (names, e-mail
- * addresses, phone numbers) stops being looked up for a while and is tried
+ * only.  Dates, e-mail addresses and phone numbers are never cached: their
+ * normalisers cost less than a lookup.  Adaptive: a field whose cells
+ * rarely repeat (names) stops being looked up for a while and is tried
  * again later.  Results that depend on anything besides the bytes (a full
  * output buffer, memory) are never stored.  The table holds personal data:
  * it is wiped when freed.  One cache per field and per thread.

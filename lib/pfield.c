@@ -3,16 +3,21 @@
  *
  * The normalisers of norm.c do the parsing; this adds what the protocol
  * says about the field (length, ranges, region, allowed spellings).  The
- * output is cleared first, so it is empty unless the result is NORM_OK;
+ * output is replaced: the value if the result is NORM_OK, else empty;
  * NORM_EMPTY from a normaliser passes through unchanged (an empty enum
  * cell is empty, not invalid: only `required` forbids it).  Reasons are
  * static and never quote the value.
  */
 #include "pfield.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "banned.h"
+
+/* The typed helpers have locals that want a stack frame (and a stack
+ * protector); kept out of line, pfield_normalise stays a jump table. */
+#define NOINLINE __attribute__((noinline))
 
 static int invalid(const char **why, const char *reason)
 {
@@ -21,18 +26,26 @@ static int invalid(const char **why, const char *reason)
 	return NORM_INVALID;
 }
 
-/* Copy a normalised string into out; a full or failing buffer makes the
+/* Set out to a normalised string; a full or failing buffer makes the
  * value unusable, which is all the caller can act on. */
-static int put(struct kbuf *out, const char *s, size_t n, const char **why)
+static inline __attribute__((always_inline)) int
+put(struct kbuf *out, const char *s, size_t n, const char **why)
 {
-	struct kerr e;
+	int code = norm_set(out, s, n);
 
-	if (kbuf_append(out, s, n, &e) != 0) {
+	if (code != 0) {
 		kbuf_reset(out);
-		return invalid(why, e.code == KERR_LIMIT ? "too long" :
-							 "out of memory");
+		return invalid(why, code == KERR_LIMIT ? "too long" :
+							"out of memory");
 	}
 	return NORM_OK;
+}
+
+/* A result other than NORM_OK: out cleared, as pfield_normalise says. */
+static int cleared(struct kbuf *out, int rc)
+{
+	norm_clear(out);
+	return rc;
 }
 
 static bool key_in(const struct kbuf *key, char *const *keys, size_t n)
@@ -54,8 +67,8 @@ static int cell_key(const char *in, size_t len, struct kbuf *key,
 	return norm_match_key(in, len, key, why);
 }
 
-static int do_enum(const struct pfield *f, const char *in, size_t len,
-		   struct kbuf *out, const char **why)
+static NOINLINE int do_enum(const struct pfield *f, const char *in,
+			    size_t len, struct kbuf *out, const char **why)
 {
 	struct kbuf key;
 	int rc = cell_key(in, len, &key, why);
@@ -71,11 +84,11 @@ static int do_enum(const struct pfield *f, const char *in, size_t len,
 			   invalid(why, "not one of the allowed values");
 	}
 	kbuf_free(&key);
-	return rc;
+	return rc == NORM_OK ? rc : cleared(out, rc);
 }
 
-static int do_bool(const struct pfield *f, const char *in, size_t len,
-		   struct kbuf *out, const char **why)
+static NOINLINE int do_bool(const struct pfield *f, const char *in,
+			    size_t len, struct kbuf *out, const char **why)
 {
 	struct kbuf key;
 	int rc = cell_key(in, len, &key, why);
@@ -91,29 +104,58 @@ static int do_bool(const struct pfield *f, const char *in, size_t len,
 			 invalid(why, "not one of the allowed yes/no values");
 	}
 	kbuf_free(&key);
-	return rc;
+	return rc == NORM_OK ? rc : cleared(out, rc);
 }
 
-static int do_date(const struct pfield *f, const char *in, size_t len,
-		   struct kbuf *out, const char **why)
+/*
+ * strcmp(d, lim) < 0, == 0 or > 0 alike, for a normalised date d (ten
+ * bytes, none NUL, then a NUL) and a limit in a char[11] that holds a
+ * NUL: the first difference is at or before the limit's NUL, so reading
+ * all 11 bytes of both finds the one strcmp finds.  Eight bytes at once,
+ * in big-endian order to compare as strcmp does.
+ */
+static int date_cmp(const char d[NORM_DATE_LEN + 1],
+		    const char lim[NORM_DATE_LEN + 1])
+{
+	uint64_t a, b;
+
+	memcpy(&a, d, 8);
+	memcpy(&b, lim, 8);
+	if (a != b) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+		a = __builtin_bswap64(a);
+		b = __builtin_bswap64(b);
+#endif
+		return a < b ? -1 : 1;
+	}
+	for (size_t i = 8; i <= NORM_DATE_LEN; i++)
+		if (d[i] != lim[i])
+			return (unsigned char)d[i] < (unsigned char)lim[i] ? -1
+									   : 1;
+	return 0;
+}
+
+static NOINLINE int do_date(const struct pfield *f, const char *in,
+			    size_t len, struct kbuf *out, const char **why)
 {
 	char d[NORM_DATE_LEN + 1];
 	int rc = norm_date(in, len, d, why);
 
 	if (rc != NORM_OK)
-		return rc;
+		return cleared(out, rc);
 	/* ISO dates of four-digit years order as strings. */
-	if (f->date_min[0] && strcmp(d, f->date_min) < 0)
-		return invalid(why, "before the earliest allowed date");
-	if (f->date_max[0] && strcmp(d, f->date_max) > 0)
-		return invalid(why, "after the latest allowed date");
+	if (f->date_min[0] && date_cmp(d, f->date_min) < 0)
+		return cleared(out, invalid(why, "before the earliest allowed "
+						 "date"));
+	if (f->date_max[0] && date_cmp(d, f->date_max) > 0)
+		return cleared(out, invalid(why, "after the latest allowed "
+						 "date"));
 	return put(out, d, NORM_DATE_LEN, why);
 }
 
-static int do_int(const struct pfield *f, const char *in, size_t len,
-		  struct kbuf *out, const char **why)
+static NOINLINE int do_int(const struct pfield *f, const char *in,
+			   size_t len, struct kbuf *out, const char **why)
 {
-	struct kerr e;
 	long long v;
 	unsigned long long m;
 	char d[24];
@@ -122,7 +164,7 @@ static int do_int(const struct pfield *f, const char *in, size_t len,
 			  why);
 
 	if (rc != NORM_OK)
-		return rc;
+		return cleared(out, rc);
 	/* "%lld" by hand: printf was a visible part of the per-cell cost.
 	 * The magnitude as unsigned, so that LLONG_MIN has one too. */
 	m = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
@@ -132,43 +174,66 @@ static int do_int(const struct pfield *f, const char *in, size_t len,
 	} while (m);
 	if (v < 0)
 		d[--n] = '-';
-	if (kbuf_append(out, d + n, sizeof d - n, &e) != 0) {
-		kbuf_reset(out);
-		return invalid(why, e.code == KERR_LIMIT ? "too long" :
-							 "out of memory");
+	return put(out, d + n, sizeof d - n, why);
+}
+
+static NOINLINE int do_phone(const struct pfield *f, const char *in,
+			     size_t len, struct kbuf *out, const char **why)
+{
+	char ph[NORM_PHONE_MAX + 1];
+	int rc = norm_phone(in, len, f->region ? f->region : "BE", ph, why);
+
+	return rc == NORM_OK ? put(out, ph, strlen(ph), why) : cleared(out, rc);
+}
+
+static int do_text(const struct pfield *f, const char *in, size_t len,
+		   struct kbuf *out, const char **why)
+{
+	return norm_text(in, len, f->max_length, out, why);
+}
+
+static int do_email(const struct pfield *f, const char *in, size_t len,
+		    struct kbuf *out, const char **why)
+{
+	return norm_email(in, len, out, why);
+}
+
+static int do_unknown(const struct pfield *f, const char *in, size_t len,
+		      struct kbuf *out, const char **why)
+{
+	return cleared(out, invalid(why, "unknown field type"));
+}
+
+/*
+ * out still holds the previous value.  It is not wiped first: a NORM_OK
+ * result overwrites it (put, norm_set: only a longer old tail is wiped),
+ * and any other result clears it; norm_text and norm_email replace out's
+ * contents themselves.  Every do_* sets *why (when why is not NULL) on
+ * every path, through the normaliser it calls or invalid().
+ */
+pfield_fn pfield_normaliser(const struct pfield *f)
+{
+	switch (f->type) {
+	case PF_TEXT:
+		return do_text;
+	case PF_EMAIL:
+		return do_email;
+	case PF_PHONE:
+		return do_phone;
+	case PF_DATE:
+		return do_date;
+	case PF_INT:
+		return do_int;
+	case PF_ENUM:
+		return do_enum;
+	case PF_BOOL:
+		return do_bool;
 	}
-	return NORM_OK;
+	return do_unknown;
 }
 
 int pfield_normalise(const struct pfield *f, const char *in, size_t len,
 		     struct kbuf *out, const char **why)
 {
-	const char *dummy;
-	char ph[NORM_PHONE_MAX + 1];
-	int rc;
-
-	/* The helpers store through why; give them somewhere to. */
-	if (!why)
-		why = &dummy;
-	*why = NULL;
-	kbuf_reset(out);
-	switch (f->type) {
-	case PF_TEXT:
-		return norm_text(in, len, f->max_length, out, why);
-	case PF_EMAIL:
-		return norm_email(in, len, out, why);
-	case PF_PHONE:
-		rc = norm_phone(in, len, f->region ? f->region : "BE", ph,
-				why);
-		return rc == NORM_OK ? put(out, ph, strlen(ph), why) : rc;
-	case PF_DATE:
-		return do_date(f, in, len, out, why);
-	case PF_INT:
-		return do_int(f, in, len, out, why);
-	case PF_ENUM:
-		return do_enum(f, in, len, out, why);
-	case PF_BOOL:
-		return do_bool(f, in, len, out, why);
-	}
-	return invalid(why, "unknown field type");
+	return pfield_normaliser(f)(f, in, len, out, why);
 }

@@ -25,4 +25,13 @@
 int pfield_normalise(const struct pfield *f, const char *in, size_t len,
 		     struct kbuf *out, const char **why);
 
+/*
+ * The function that pfield_normalise hands f's cells to: called with the
+ * same arguments it gives the same results, without the dispatch on the
+ * type, for callers that normalise many cells of one field.
+ */
+typedef int (*pfield_fn)(const struct pfield *f, const char *in, size_t len,
+			 struct kbuf *out, const char **why);
+pfield_fn pfield_normaliser(const struct pfield *f);
+
 #endif

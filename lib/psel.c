@@ -155,22 +155,37 @@ static bool is_digit(char ch)
 	return ch >= '0' && ch <= '9';
 }
 
-/* Exactly YYYY-MM-DD, a real Gregorian date, as YYYYMMDD. */
+/* The decimal digit ch, or >= 10 if it is none. */
+static unsigned digit_of(char ch)
+{
+	return (unsigned)((unsigned char)ch - '0');
+}
+
+/* Exactly YYYY-MM-DD, a real Gregorian date, as YYYYMMDD.  Runs for the
+ * date of every record that year_between looks at: straight-line digit
+ * checks, no loop. */
 static bool parse_date(const char *s, size_t len, long long *ymd)
 {
-	static const int mdays[12] = { 31, 28, 31, 30, 31, 30,
-				       31, 31, 30, 31, 30, 31 };
-	int y, m, d, dim;
+	static const unsigned char mdays[12] = { 31, 28, 31, 30, 31, 30,
+						 31, 31, 30, 31, 30, 31 };
+	unsigned y0, y1, y2, y3, m0, m1, d0, d1, y, m, d, dim;
 
 	if (len != 10 || s[4] != '-' || s[7] != '-')
 		return false;
-	for (size_t i = 0; i < 10; i++)
-		if (i != 4 && i != 7 && !is_digit(s[i]))
-			return false;
-	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
-	    (s[3] - '0');
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
+	y0 = digit_of(s[0]);
+	y1 = digit_of(s[1]);
+	y2 = digit_of(s[2]);
+	y3 = digit_of(s[3]);
+	m0 = digit_of(s[5]);
+	m1 = digit_of(s[6]);
+	d0 = digit_of(s[8]);
+	d1 = digit_of(s[9]);
+	if (y0 > 9 || y1 > 9 || y2 > 9 || y3 > 9 || m0 > 9 || m1 > 9 ||
+	    d0 > 9 || d1 > 9)
+		return false;
+	y = ((y0 * 10 + y1) * 10 + y2) * 10 + y3;
+	m = m0 * 10 + m1;
+	d = d0 * 10 + d1;
 	if (y < 1 || m < 1 || m > 12 || d < 1)
 		return false;
 	dim = mdays[m - 1];

@@ -19,6 +19,7 @@ extern const struct unit_case suite_kfile[];
 extern const struct unit_case suite_keygen[];
 extern const struct unit_case suite_psel[];
 extern const struct unit_case suite_norm[];
+extern const struct unit_case suite_norm_fast[];
 extern const struct unit_case suite_pfield[];
 extern const struct unit_case suite_pcache[];
 extern const struct unit_case suite_prender[];
@@ -37,8 +38,9 @@ extern const struct unit_case suite_audit[];
 		suite_age, suite_age_header, suite_age_damage, suite_minisign, \
 		suite_pubfile, suite_kfile, suite_keygen, suite_kpump, \
 		suite_psel,         \
-		suite_norm, suite_pfield, suite_pcache, suite_prender, suite_ledger, suite_mime, \
-		suite_csv, suite_pkg, suite_pkgread, suite_pcode, suite_linkmap, suite_vault, \
+		suite_norm, suite_norm_fast, suite_pfield, suite_pcache, \
+		suite_prender, suite_ledger, suite_mime, suite_csv, suite_pkg, \
+		suite_pkgread, suite_pcode, suite_linkmap, suite_vault, \
 		suite_audit
 
 #endif

@@ -149,6 +149,44 @@ static void date_range_reasons(void)
 	kbuf_free(&out);
 }
 
+/* The range check compares dates eight bytes at a time: the same order
+ * as strcmp, also for limits shorter than a date. */
+static void date_range_order(void)
+{
+	static const char *const dates[] = {
+		"1800-01-01", "1999-12-31", "2000-01-01", "2000-01-09",
+		"2000-01-10", "2000-02-01", "2000-10-01", "2019-12-31",
+		"2020-01-01", "2020-01-02", "2200-12-31",
+	};
+	static const char *const limits[] = {
+		"2000", "2000-", "2000-01-0", "2000-01-01", "2000-01-10",
+		"2019-12-31", "2020-01-01", "1", "3", "2000-01-01",
+		"2000-01-1", "2020-01-02", "9999-99-99", "0000-00-00",
+	};
+	struct kbuf out = KBUF_INIT(64);
+	struct pfield f;
+	const char *why;
+
+	field_init(&f, "datum", PF_DATE);
+	for (size_t l = 0; l < sizeof limits / sizeof *limits; l++)
+		for (size_t d = 0; d < sizeof dates / sizeof *dates; d++) {
+			int c = strcmp(dates[d], limits[l]);
+			int rc;
+
+			memset(f.date_min, 'x', sizeof f.date_min);
+			memset(f.date_max, 'x', sizeof f.date_max);
+			memcpy(f.date_min, limits[l], strlen(limits[l]) + 1);
+			f.date_max[0] = '\0';
+			rc = pfield_normalise(&f, dates[d], 10, &out, &why);
+			CHECK(rc == (c < 0 ? NORM_INVALID : NORM_OK));
+			memcpy(f.date_max, limits[l], strlen(limits[l]) + 1);
+			f.date_min[0] = '\0';
+			rc = pfield_normalise(&f, dates[d], 10, &out, &why);
+			CHECK(rc == (c > 0 ? NORM_INVALID : NORM_OK));
+		}
+	kbuf_free(&out);
+}
+
 static void int_field(void)
 {
 	struct pfield f;
@@ -312,6 +350,7 @@ const struct unit_case suite_pfield[] = {
 	{ "pfield: phone", phone_field },
 	{ "pfield: date", date_field },
 	{ "pfield: date range reasons", date_range_reasons },
+	{ "pfield: date range order", date_range_order },
 	{ "pfield: int", int_field },
 	{ "pfield: enum", enum_field },
 	{ "pfield: enum reason", enum_reason },
