@@ -110,13 +110,15 @@ static void small_output(void)
 
 static void hit_wipes_old_tail(void)
 {
-	/* A hit with a shorter value than the one in out: the old value's
-	 * bytes past the new one are zero, as with kbuf_reset. */
+	/* A hit with a shorter value than the one in a secret out buffer:
+	 * the old value's bytes past the new one are zero, as kbuf_reset
+	 * leaves a secret buffer.  (Other buffers are wiped when freed.) */
 	struct pfield f;
 	struct pcache *c;
-	struct kbuf out = KBUF_INIT(1 << 16);
+	struct kbuf out;
 	const char *why;
 
+	kbuf_init(&out, 1 << 16, true);
 	field_init(&f, "naam", PF_TEXT);
 	c = pcache_new(&f);
 	CHECK(c != NULL);
