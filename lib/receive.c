@@ -33,6 +33,7 @@
 #include "krand.h"
 #include "linkmap.h"
 #include "minisign.h"
+#include "pcache.h"
 #include "pcode.h"
 #include "pfield.h"
 #include "pkgread.h"
@@ -93,6 +94,7 @@ struct rx {
 	/* Per protocol field. */
 	long *col_of;                 /* package column of field i, or -1 */
 	struct kbuf *val;             /* normalised value of field i */
+	struct pcache **pc;           /* remembered results (enums repeat) */
 	const char **cval;            /* NUL-terminated view, for psel */
 	/* Per identifying / attribute field, in protocol order. */
 	size_t n_ident, n_attr;
@@ -274,8 +276,12 @@ static bool judge(struct rx *x, uint64_t rec, const char *const *vals,
 
 		kbuf_reset(&x->val[i]);
 		if (x->col_of[i] >= 0)
-			rc = pfield_normalise(f, vals[x->col_of[i]],
-					      lens[x->col_of[i]], &x->val[i], &why);
+			rc = x->pc[i] ? pcache_normalise(x->pc[i], vals[x->col_of[i]],
+							 lens[x->col_of[i]],
+							 &x->val[i], &why)
+				      : pfield_normalise(f, vals[x->col_of[i]],
+							 lens[x->col_of[i]],
+							 &x->val[i], &why);
 		if (rc == NORM_EMPTY && f->required) {
 			rc = NORM_INVALID;
 			why = "no value for a required field";
@@ -416,6 +422,7 @@ static int setup(struct rx *x, struct kerr *e)
 
 	x->col_of = calloc(nf, sizeof *x->col_of);
 	x->val = calloc(nf, sizeof *x->val);
+	x->pc = calloc(nf, sizeof *x->pc);
 	x->cval = calloc(nf, sizeof *x->cval);
 	x->ident = calloc(nf, sizeof *x->ident);
 	x->attr = calloc(nf, sizeof *x->attr);
@@ -426,13 +433,14 @@ static int setup(struct rx *x, struct kerr *e)
 	x->attr_len = calloc(nf, sizeof *x->attr_len);
 	x->r->issues = calloc(RECEIVE_MAX_ISSUES, sizeof *x->r->issues);
 	x->link_key = sodium_malloc(32);
-	if (!x->col_of || !x->val || !x->cval || !x->ident || !x->attr ||
+	if (!x->col_of || !x->val || !x->pc || !x->cval || !x->ident || !x->attr ||
 	    !x->sealed || !x->sealed_p || !x->sealed_len || !x->attr_v ||
 	    !x->attr_len || !x->r->issues || !x->link_key)
 		return nomem(e);
 	for (size_t i = 0; i < nf; i++) {
 		/* Values are personal data: secret buffers, wiped on free. */
 		kbuf_init(&x->val[i], 1 << 20, true);
+		x->pc[i] = pcache_new(&p->fields[i]); /* NULL: no cache */
 		kbuf_init(&x->sealed[i], (1 << 20) + VAULT_OVERHEAD, false);
 		if (p->fields[i].category == PF_IDENTIFYING)
 			x->ident[x->n_ident++] = i;
@@ -457,6 +465,9 @@ static void teardown(struct rx *x)
 		sodium_free(x->link_key);
 	for (size_t i = 0; x->val && i < x->p->n_fields; i++)
 		kbuf_free(&x->val[i]);
+	for (size_t i = 0; x->pc && i < x->p->n_fields; i++)
+		pcache_free(x->pc[i]);
+	free(x->pc);
 	for (size_t i = 0; x->sealed && i < x->p->n_fields; i++)
 		kbuf_free(&x->sealed[i]);
 	kbuf_free(&x->fold);
