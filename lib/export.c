@@ -359,7 +359,7 @@ enum outcome ex_classify(struct ex *x, struct judge *j,
 	prepare(x, j, rec->fields, 0, x->n_rule);
 	if (normalise(x, j, rec->fields, 0, x->n_rule))
 		return REJECTED;
-	if (p->selection && !psel_eval(p->selection, j->v)) {
+	if (p->selection && !psel_eval_len(p->selection, j->v, j->lens)) {
 		j->n_pend = 0; /* out of scope: not our business */
 		return EXCLUDED;
 	}
