@@ -1126,17 +1126,31 @@ eval_value(const struct psel *s, const struct pnode *n,
 }
 
 static bool eval(const struct psel *s, const struct pnode *n,
+		 const char *const *values, const size_t *lens);
+
+/* A kid of all or any: a date range (the usual rule) decided in the
+ * loop, without a call that saves and restores the loop's registers. */
+static inline __attribute__((always_inline)) bool
+eval_kid(const struct psel *s, const struct pnode *k,
+	 const char *const *values, const size_t *lens)
+{
+	if (k->op == OP_RANGE && s->slots[k->field].type == PF_DATE)
+		return date_range(k, values, lens);
+	return eval(s, k, values, lens);
+}
+
+static bool eval(const struct psel *s, const struct pnode *n,
 		 const char *const *values, const size_t *lens)
 {
 	switch (n->op) {
 	case OP_ALL:
 		for (size_t i = 0; i < n->n; i++)
-			if (!eval(s, n->kids[i], values, lens))
+			if (!eval_kid(s, n->kids[i], values, lens))
 				return false;
 		return true;
 	case OP_ANY:
 		for (size_t i = 0; i < n->n; i++)
-			if (eval(s, n->kids[i], values, lens))
+			if (eval_kid(s, n->kids[i], values, lens))
 				return true;
 		return false;
 	case OP_NOT:
