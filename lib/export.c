@@ -263,38 +263,35 @@ static __attribute__((noinline)) bool no_value(struct ex *x, struct judge *j,
 
 /* Normalise the fields order[from..to) of the record; whether it is
  * rejected.  Inline in its loop, with the empty and invalid cases out of
- * line: the call per field was a visible part of an export. */
+ * line: the call per field was a visible part of an export.  The arrays
+ * are read through x and j on each turn rather than kept in locals: with
+ * fewer values live across the call, none goes to the stack and back.
+ * The reasons go to j->why, not a local: a local whose address is passed
+ * out would cost the stack-protector canary on every call. */
 static inline __attribute__((always_inline)) bool
 normalise(struct ex *x, struct judge *j, const struct csv_field *cf,
 	  size_t from, size_t to)
 {
-	const size_t *order = x->order;
-	const ssize_t *col_of = x->col_of;
-	struct pcache **cache = j->cache;
-	struct kbuf *vals = j->vals;
-	const char **v = j->v;
-	size_t *lens = j->lens;
-	/* The reasons go to j->why, not a local: a local whose address is
-	 * passed out would cost the stack-protector canary on every call. */
-	const char **why = j->why;
 	bool reject = false;
 
-	for (size_t k = from; k < to; k++) {
-		size_t i = order[k];
-		ssize_t c = col_of[i];
+	for (const size_t *o = x->order + from, *end = x->order + to;
+	     o < end; o++) {
+		size_t i = *o;
+		ssize_t c = x->col_of[i];
 		int rc = NORM_EMPTY;
 
-		why[i] = NULL;
+		j->why[i] = NULL;
 		if (c >= 0)
-			rc = pcache_normalise(cache[i], cf[c].p, cf[c].len,
-					      &vals[i], &why[i]);
+			rc = pcache_normalise(j->cache[i], cf[c].p, cf[c].len,
+					      &j->vals[i], &j->why[i]);
 		if (rc == NORM_OK) {
-			v[i] = (const char *)vals[i].p;
-			lens[i] = vals[i].len;
-			if (UNLIKELY(!lens[i]))
+			const struct kbuf *b = &j->vals[i];
+
+			j->v[i] = (const char *)b->p;
+			if (UNLIKELY(!(j->lens[i] = b->len)))
 				j->empty[j->n_empty++] = i;
 		} else {
-			reject |= no_value(x, j, i, c, rc, why[i]);
+			reject |= no_value(x, j, i, c, rc, j->why[i]);
 		}
 	}
 	return reject;
