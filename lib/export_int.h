@@ -61,6 +61,7 @@ struct judge {
 	struct pcache **cache;       /* per field: results of repeated cells */
 	const char **v;
 	size_t *lens;
+	const char **why;            /* per field: why it has no value */
 	struct pending_issue *pend;
 	size_t n_pend;
 	size_t *empty, n_empty;      /* fields of the record left empty */

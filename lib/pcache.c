@@ -79,10 +79,6 @@ struct pcache {
 	 * reasons[0] is NULL, the reason of valid and empty results. */
 	const char *reasons[1 + PC_REASONS];
 	unsigned n_reasons;
-	/* pcache_prepare's work for the cell at hand. */
-	const char *prep_in;
-	size_t prep_len;
-	size_t prep_bucket;
 	/* This window's lookups (low 32 bits) and hits (high 32 bits):
 	 * one add per lookup. */
 	uint64_t window;
@@ -254,21 +250,6 @@ static void tally(struct pcache *c, bool hit)
 		window_end(c, 0);
 }
 
-void pcache_prepare(struct pcache *c, const char *in, size_t len)
-{
-	const uint8_t *p = (const uint8_t *)in;
-	uint64_t a, b;
-
-	if (!c->live || len - 1 >= PC_KEY_MAX)
-		return; /* len - 1 >= PC_KEY_MAX: 0 too */
-	key_words(p, len, &a, &b);
-	c->prep_in = in;
-	c->prep_len = len;
-	c->prep_bucket = bucket_of(p, len, a, b);
-	__builtin_prefetch(&c->t[c->prep_bucket * PC_WAYS]);
-	__builtin_prefetch(&c->t[c->prep_bucket * PC_WAYS + 1]);
-}
-
 /* The empty cell: remembered in c itself. */
 static int empty_cell(struct pcache *c, const char *in, struct kbuf *out,
 		      const char **why)
@@ -371,10 +352,7 @@ int pcache_normalise(struct pcache *c, const char *in, size_t len,
 		return uncached(c, in, len, out, why);
 	}
 	key_words(p, len, &wa, &wb);
-	b = &t[PC_WAYS * (in == c->prep_in && len == c->prep_len ?
-				  c->prep_bucket :
-				  bucket_of(p, len, wa, wb))];
-	c->prep_in = NULL;
+	b = &t[PC_WAYS * bucket_of(p, len, wa, wb)];
 	if (same_key(&b[0], p, len, wa, wb))
 		s = &b[0];
 	else if (same_key(&b[1], p, len, wa, wb))

@@ -31,11 +31,6 @@ struct pcache;
  * out of memory.  The table itself is allocated on the first store. */
 struct pcache *pcache_new(const struct pfield *f);
 
-/* Optional: start fetching the slot of a cell that pcache_normalise is
- * about to get (same pointer and length), so that the memory latency of
- * several fields overlaps.  Changes no result. */
-void pcache_prepare(struct pcache *c, const char *in, size_t len);
-
 /* Exactly pfield_normalise(f, in, len, out, why), faster on repeats. */
 int pcache_normalise(struct pcache *c, const char *in, size_t len,
 		     struct kbuf *out, const char **why);

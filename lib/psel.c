@@ -114,6 +114,7 @@ struct pnode {
 	size_t n;              /* kids (all, any, not) or operands */
 	struct pnode **kids;
 	struct operand *vals;  /* eq..ge: 1; in: n; range: lo, hi */
+	long long ylo, yhi;    /* range: the years of lo and hi */
 };
 
 /* What evaluation needs to know about a field the rule reads. */
@@ -164,7 +165,7 @@ static unsigned digit_of(char ch)
 /* Exactly YYYY-MM-DD, a real Gregorian date, as YYYYMMDD.  Runs for the
  * date of every record that year_between looks at: straight-line digit
  * checks, no loop. */
-static bool parse_date(const char *s, size_t len, long long *ymd)
+static inline __attribute__((always_inline)) bool parse_date(const char *s, size_t len, long long *ymd)
 {
 	static const unsigned char mdays[12] = { 31, 28, 31, 30, 31, 30,
 						 31, 31, 30, 31, 30, 31 };
@@ -746,6 +747,8 @@ static struct pnode *compile_range(struct cc *c, const struct opdef *def,
 		return NULL;
 	n->vals[0].num = lo;
 	n->vals[1].num = hi;
+	n->ylo = lo / 10000;
+	n->yhi = hi / 10000;
 	return n;
 }
 
@@ -1001,9 +1004,16 @@ int psel_compile(json_t *rule_json, const struct pfield *fields,
 
 /* ---- evaluating ---------------------------------------------------- */
 
+/* The length of field i's value str (lens: the caller's, if it gave
+ * them). */
+static inline size_t len_of(const char *str, const size_t *lens, size_t i)
+{
+	return lens ? lens[i] : strlen(str);
+}
+
 /* Field i's value as an operand; false if it is empty. */
 static bool value_of(const struct psel *s, const char *const *values,
-		     size_t i, struct rval *v)
+		     const size_t *lens, size_t i, struct rval *v)
 {
 	const struct pslot *sl = &s->slots[i];
 	const char *str = values ? values[i] : NULL;
@@ -1015,7 +1025,7 @@ static bool value_of(const struct psel *s, const char *const *values,
 	case PF_INT:
 		return parse_int(str, &v->num);
 	case PF_DATE:
-		return parse_date(str, strlen(str), &v->num);
+		return parse_date(str, len_of(str, lens, i), &v->num);
 	case PF_BOOL:
 		if (sl->true_value && strcmp(str, sl->true_value) == 0)
 			v->num = 1;
@@ -1042,30 +1052,49 @@ static int cmp(const struct pslot *sl, const struct rval *a,
 	return strcmp(a->str, b->str);
 }
 
-static bool eval(const struct psel *s, const struct pnode *n,
-		 const char *const *values)
+/*
+ * A range on a date field: most dates are out of the range by their year
+ * alone, which four digits tell without the rest of parse_date (a value
+ * that is no date at all is false either way, as empty).  The year of any
+ * date in [lo, hi] is in [lo / 10000, hi / 10000].
+ */
+static bool date_range(const struct pnode *n, const char *const *values,
+		       const size_t *lens)
+{
+	const char *str = values ? values[n->field] : NULL;
+	unsigned y0, y1, y2, y3;
+	long long y, ymd;
+	size_t len;
+
+	if (!str || !*str)
+		return false;
+	len = len_of(str, lens, n->field);
+	if (len != 10)
+		return false;
+	y0 = digit_of(str[0]);
+	y1 = digit_of(str[1]);
+	y2 = digit_of(str[2]);
+	y3 = digit_of(str[3]);
+	if (y0 > 9 || y1 > 9 || y2 > 9 || y3 > 9)
+		return false;
+	y = ((y0 * 10 + y1) * 10 + y2) * 10 + y3;
+	if (y < n->ylo || y > n->yhi)
+		return false;
+	return parse_date(str, len, &ymd) && n->vals[0].num <= ymd &&
+	       ymd <= n->vals[1].num;
+}
+
+/* A node that reads a value (not all, any or not).  Out of line: eval,
+ * which recurses, stays small, with few registers to save per call. */
+static __attribute__((noinline)) bool
+eval_value(const struct psel *s, const struct pnode *n,
+	   const char *const *values, const size_t *lens)
 {
 	const struct pslot *sl;
-	struct rval v;
+	struct rval v = { 0, NULL }; /* set by value_of; gcc cannot tell */
 
-	switch (n->op) {
-	case OP_ALL:
-		for (size_t i = 0; i < n->n; i++)
-			if (!eval(s, n->kids[i], values))
-				return false;
-		return true;
-	case OP_ANY:
-		for (size_t i = 0; i < n->n; i++)
-			if (eval(s, n->kids[i], values))
-				return true;
-		return false;
-	case OP_NOT:
-		return !eval(s, n->kids[0], values);
-	default:
-		break;
-	}
 	sl = &s->slots[n->field];
-	if (!value_of(s, values, n->field, &v))
+	if (!value_of(s, values, lens, n->field, &v))
 		return n->op == OP_EMPTY;
 	switch (n->op) {
 	case OP_EMPTY:
@@ -1096,9 +1125,55 @@ static bool eval(const struct psel *s, const struct pnode *n,
 	}
 }
 
+static bool eval(const struct psel *s, const struct pnode *n,
+		 const char *const *values, const size_t *lens);
+
+/* A kid of all or any: a date range (the usual rule) decided in the
+ * loop, without a call that saves and restores the loop's registers. */
+static inline __attribute__((always_inline)) bool
+eval_kid(const struct psel *s, const struct pnode *k,
+	 const char *const *values, const size_t *lens)
+{
+	if (k->op == OP_RANGE && s->slots[k->field].type == PF_DATE)
+		return date_range(k, values, lens);
+	return eval(s, k, values, lens);
+}
+
+static bool eval(const struct psel *s, const struct pnode *n,
+		 const char *const *values, const size_t *lens)
+{
+	switch (n->op) {
+	case OP_ALL:
+		for (size_t i = 0; i < n->n; i++)
+			if (!eval_kid(s, n->kids[i], values, lens))
+				return false;
+		return true;
+	case OP_ANY:
+		for (size_t i = 0; i < n->n; i++)
+			if (eval_kid(s, n->kids[i], values, lens))
+				return true;
+		return false;
+	case OP_NOT:
+		return !eval(s, n->kids[0], values, lens);
+	case OP_RANGE:
+		if (s->slots[n->field].type == PF_DATE)
+			return date_range(n, values, lens);
+		break;
+	default:
+		break;
+	}
+	return eval_value(s, n, values, lens);
+}
+
 bool psel_eval(const struct psel *s, const char *const *values)
 {
-	return eval(s, s->root, values);
+	return eval(s, s->root, values, NULL);
+}
+
+bool psel_eval_len(const struct psel *s, const char *const *values,
+		   const size_t *lens)
+{
+	return eval(s, s->root, values, lens);
 }
 
 bool psel_uses_field(const struct psel *s, size_t i)

@@ -29,6 +29,12 @@ int psel_compile(json_t *rule, const struct pfield *fields,
 /* Does the record satisfy the rule? */
 bool psel_eval(const struct psel *s, const char *const *values);
 
+/* The same, given also each value's length (lens[i] = strlen(values[i])
+ * wherever values[i] is not NULL; the values are still NUL-terminated):
+ * saves measuring them on every record. */
+bool psel_eval_len(const struct psel *s, const char *const *values,
+		   const size_t *lens);
+
 /* Whether the rule reads field index i (so export must find its column). */
 bool psel_uses_field(const struct psel *s, size_t i);
 

@@ -128,13 +128,32 @@ static bool only_error(const char *text, const char *path, const char *frag)
 	return ok;
 }
 
+/* Records on which psel_eval_len (with each value's length) said
+ * otherwise than psel_eval; checked by the last test. */
+static unsigned len_disagreements;
+
+/* psel_eval of rec, checked against psel_eval_len. */
+static bool eval_both(const struct psel *s, const char *const *rec)
+{
+	size_t lens[N_F];
+	bool r = psel_eval(s, rec);
+
+	for (size_t i = 0; i < N_F; i++)
+		lens[i] = rec[i] ? strlen(rec[i]) : 0;
+	if (psel_eval_len(s, rec, lens) != r) {
+		printf("# psel_eval_len disagrees\n");
+		len_disagreements++;
+	}
+	return r;
+}
+
 /* A record with only field i set. */
 static bool one(const struct psel *s, size_t i, const char *v)
 {
 	const char *rec[N_F] = { 0 };
 
 	rec[i] = v;
-	return psel_eval(s, rec);
+	return eval_both(s, rec);
 }
 
 static bool dates(const struct psel *s, const char *start, const char *stop)
@@ -145,7 +164,7 @@ static bool dates(const struct psel *s, const char *start, const char *stop)
 	rec[F_STOP] = stop;
 	rec[F_CAP] = "12";
 	rec[F_GEM] = "Gent";
-	return psel_eval(s, rec);
+	return eval_both(s, rec);
 }
 
 static void seed_rule_boundaries(void)
@@ -969,6 +988,11 @@ static void odd_inputs(void)
 	json_decref(j);
 }
 
+static void len_agrees(void)
+{
+	CHECK(len_disagreements == 0);
+}
+
 const struct unit_case suite_psel[] = {
 	{ "psel seed rule on the article 3 boundaries", seed_rule_boundaries },
 	{ "psel uses_field", seed_rule_uses_fields },
@@ -1004,5 +1028,7 @@ const struct unit_case suite_psel[] = {
 	  earlier_errors_do_not_count },
 	{ "psel path prefix", path_prefix },
 	{ "psel no rule, long names, long paths", odd_inputs },
+	{ "psel_eval_len agreed with psel_eval on every record above",
+	  len_agrees },
 	{ NULL, NULL },
 };
