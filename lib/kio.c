@@ -73,6 +73,8 @@ static int mem_read(struct ksrc *s, uint8_t *buf, size_t cap, size_t *got,
 	(void)e;
 	if (n > cap)
 		n = cap;
+	if (m->step && n > m->step)
+		n = m->step;
 	if (n)
 		memcpy(buf, m->p + m->pos, n);
 	m->pos += n;
@@ -82,10 +84,17 @@ static int mem_read(struct ksrc *s, uint8_t *buf, size_t cap, size_t *got,
 
 void kmem_src_init(struct kmem_src *s, const void *p, size_t len)
 {
+	kmem_src_init_step(s, p, len, 0);
+}
+
+void kmem_src_init_step(struct kmem_src *s, const void *p, size_t len,
+			size_t step)
+{
 	s->base.read = mem_read;
 	s->p = p;
 	s->len = len;
 	s->pos = 0;
+	s->step = step;
 }
 
 static int kbuf_write(struct ksink *s, const uint8_t *p, size_t n,

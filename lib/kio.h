@@ -57,8 +57,13 @@ struct kmem_src {
 	struct ksrc base;
 	const uint8_t *p;
 	size_t len, pos;
+	size_t step;       /* at most this many bytes per read; 0: no limit */
 };
 void kmem_src_init(struct kmem_src *s, const void *p, size_t len);
+/* The same, handing out at most `step` bytes per read: readers must give
+ * the same result however their input trickles in (tests use this). */
+void kmem_src_init_step(struct kmem_src *s, const void *p, size_t len,
+			size_t step);
 
 /* A sink appending to a kbuf (declared in kbuf.h), bounded by its max. */
 struct kbuf;

@@ -20,31 +20,6 @@
 #include "kio.h"
 #include "unit.h"
 
-/* A memory source that returns at most `step` bytes per read. */
-struct trickle {
-	struct ksrc base;
-	const uint8_t *p;
-	size_t len, pos, step;
-};
-
-static int trickle_read(struct ksrc *s, uint8_t *buf, size_t cap,
-			size_t *got, struct kerr *e)
-{
-	struct trickle *t = (struct trickle *)s;
-	size_t n = t->len - t->pos;
-
-	(void)e;
-	if (n > cap)
-		n = cap;
-	if (t->step && n > t->step)
-		n = t->step;
-	if (n)
-		memcpy(buf, t->p + t->pos, n);
-	t->pos += n;
-	*got = n;
-	return 0;
-}
-
 /* What the last dump() saw after its final call, and its error. */
 static struct {
 	char delim;
@@ -80,12 +55,13 @@ static void put(char *out, size_t *n, const char *fmt, ...)
 static void dump_with(const void *in, size_t len, const struct csv_opts *o,
 		      size_t step, char *out)
 {
-	struct trickle t = { { trickle_read }, in, len, 0, step };
+	struct kmem_src t;
 	struct csv_reader *r;
 	struct csv_record rec;
 	size_t n = 0;
 	int rc, second;
 
+	kmem_src_init_step(&t, in, len, step);
 	out[0] = '\0';
 	kerr_clear(&last.e);
 	rc = csv_open(&r, &t.base, o, &last.e);

@@ -54,30 +54,6 @@ static int write_pkg(const char *const *names, size_t nf,
 	return 0;
 }
 
-/* A memory source that hands out at most `step` bytes per read. */
-struct trickle {
-	struct ksrc base;
-	const uint8_t *p;
-	size_t len, pos, step;
-};
-
-static int trickle_read(struct ksrc *s, uint8_t *buf, size_t cap,
-			size_t *got, struct kerr *e)
-{
-	struct trickle *t = (struct trickle *)s;
-	size_t n = t->len - t->pos;
-
-	(void)e;
-	if (n > cap)
-		n = cap;
-	if (n > t->step)
-		n = t->step;
-	memcpy(buf, t->p + t->pos, n);
-	t->pos += n;
-	*got = n;
-	return 0;
-}
-
 /* The outcome of reading a whole package. */
 struct outcome {
 	int rc;
@@ -95,13 +71,14 @@ static void outcome_free(struct outcome *o)
 static void read_pkg(const void *p, size_t len, size_t step,
 		     struct outcome *o)
 {
-	struct trickle t = { { trickle_read }, p, len, 0, step };
+	struct kmem_src t;
 	struct pkg_reader *r;
 	const char *const *vals;
 	const size_t *lens;
 	bool done = false;
 	size_t n;
 
+	kmem_src_init_step(&t, p, len, step);
 	memset(o, 0, sizeof *o);
 	kbuf_init(&o->values, 256u << 20, false);
 	kerr_clear(&o->e);
