@@ -39,7 +39,7 @@ static const size_t reads[8] = { 1, 15, 16, 17, 4096, 65535, 65536, 200000 };
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct age_identities ids;
-	struct trickle_src t;
+	struct kmem_src t;
 	struct kmem_src m;
 	struct age_dec *d = NULL;
 	struct kerr e;
@@ -54,11 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ids.x25519 = fuzz_sk;
 	ids.n_x25519 = 1;
 
-	t.base.read = trickle_read;
-	t.p = data;
-	t.len = size;
-	t.pos = 0;
-	t.step = steps[size & 3];
+	kmem_src_init_step(&t, data, size, steps[size & 3]);
 	rsz = reads[(size >> 2) & 7];
 
 	kerr_clear(&e);

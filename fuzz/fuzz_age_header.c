@@ -126,7 +126,7 @@ static int parse(struct ksrc *src, struct age_header *h, uint64_t *consumed)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct kmem_src m;
-	struct trickle_src t;
+	struct kmem_src t;
 	struct age_header h, h2;
 	uint64_t consumed, consumed2;
 	int rc, rc2;
@@ -141,11 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort(); /* "on error *h is left empty" */
 
 	/* The same bytes, delivered a few at a time, parse the same. */
-	t.base.read = trickle_read;
-	t.p = data;
-	t.len = size;
-	t.pos = 0;
-	t.step = 1 + size % 7;
+	kmem_src_init_step(&t, data, size, 1 + size % 7);
 	rc2 = parse(&t.base, &h2, &consumed2);
 	if ((rc == 0) != (rc2 == 0))
 		abort();

@@ -105,19 +105,9 @@ static void check_record(const struct csv_record *rec,
 		const uint8_t *p = (const uint8_t *)rec->fields[i].p;
 		size_t len = rec->fields[i].len;
 
-		if (len > max_field || (len && !p))
+		if (len > max_field)
 			abort();
-		if (len && memchr(p, 0, len))
-			abort();
-		for (size_t k = 0; k < len;) {
-			utf8proc_int32_t cp;
-			utf8proc_ssize_t r = utf8proc_iterate(
-				p + k, (utf8proc_ssize_t)(len - k), &cp);
-
-			if (r <= 0)
-				abort();
-			k += (size_t)r;
-		}
+		check_utf8_value(p, len);
 	}
 }
 
@@ -138,7 +128,7 @@ static bool same_record(const struct csv_record *a,
 	return true;
 }
 
-static struct csv_reader *open_or_die(struct trickle_src *t,
+static struct csv_reader *open_or_die(struct kmem_src *t,
 				      const struct csv_opts *o)
 {
 	struct csv_reader *r;
@@ -156,14 +146,17 @@ static bool lockstep(const uint8_t *data, size_t size,
 		     const struct csv_opts *oa, size_t step_a,
 		     const struct csv_opts *ob, size_t step_b, bool facts)
 {
-	struct trickle_src ta = { { trickle_read }, data, size, 0, step_a };
-	struct trickle_src tb = { { trickle_read }, data, size, 0, step_b };
-	struct csv_reader *a = open_or_die(&ta, oa), *b = open_or_die(&tb, ob);
+	struct kmem_src ta, tb;
+	struct csv_reader *a, *b;
 	struct csv_record ra, rb;
 	struct kerr ea, eb;
 	uint64_t last = 0;
 	int rca, rcb;
 
+	kmem_src_init_step(&ta, data, size, step_a);
+	kmem_src_init_step(&tb, data, size, step_b);
+	a = open_or_die(&ta, oa);
+	b = open_or_die(&tb, ob);
 	for (;;) {
 		kerr_clear(&ea);
 		kerr_clear(&eb);
@@ -207,7 +200,7 @@ static bool lockstep(const uint8_t *data, size_t size,
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct csv_opts o, small;
-	struct trickle_src t;
+	struct kmem_src t;
 	struct csv_reader *r;
 	struct csv_record rec;
 	struct kerr e;
@@ -235,7 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* What detection chose, declared, reads the same. */
 	if (!whole || o.encoding != CSV_ENC_AUTO)
 		return 0;
-	t = (struct trickle_src){ { trickle_read }, data, size, 0, SIZE_MAX };
+	kmem_src_init_step(&t, data, size, 0);
 	r = open_or_die(&t, &o);
 	while (csv_next(r, &rec, &e) == 0 && rec.n)
 		;

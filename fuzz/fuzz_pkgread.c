@@ -63,25 +63,6 @@ static void check_error(int rc, const struct kerr *e, uint64_t records,
 	}
 }
 
-static void check_value(const char *v, size_t len)
-{
-	const uint8_t *p = (const uint8_t *)v;
-
-	if (len && !p)
-		abort();
-	if (len && memchr(p, 0, len))
-		abort();
-	for (size_t k = 0; k < len;) {
-		utf8proc_int32_t cp;
-		utf8proc_ssize_t r = utf8proc_iterate(
-			p + k, (utf8proc_ssize_t)(len - k), &cp);
-
-		if (r <= 0)
-			abort();
-		k += (size_t)r;
-	}
-}
-
 static void check_open(struct pkg_reader *r)
 {
 	const struct pkg_info *in = pkg_reader_info(r);
@@ -110,7 +91,7 @@ static void check_open(struct pkg_reader *r)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct trickle_src ta, tb;
+	struct kmem_src ta, tb;
 	struct pkg_reader *a = NULL, *b = NULL;
 	struct kerr ea, eb;
 	int rca, rcb;
@@ -119,10 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	init_once();
 	if (size < 1)
 		return 0;
-	ta = (struct trickle_src){ { trickle_read }, data + 1, size - 1, 0,
-				   SIZE_MAX };
-	tb = (struct trickle_src){ { trickle_read }, data + 1, size - 1, 0,
-				   steps[data[0] & 3] };
+	kmem_src_init_step(&ta, data + 1, size - 1, 0);
+	kmem_src_init_step(&tb, data + 1, size - 1, steps[data[0] & 3]);
 	kerr_clear(&ea);
 	kerr_clear(&eb);
 	rca = pkg_reader_open(&a, &ta.base, &ea);
@@ -180,7 +159,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (pkg_reader_records(a) != before + 1)
 			abort();
 		for (size_t i = 0; i < n; i++) {
-			check_value(va[i], la[i]);
+			check_utf8_value(va[i], la[i]);
 			if (la[i] != lb[i] ||
 			    (la[i] && memcmp(va[i], vb[i], la[i]) != 0))
 				abort();

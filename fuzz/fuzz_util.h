@@ -1,7 +1,8 @@
 /*
  * fuzz_util.h — what every fuzz target shares: one-time library set-up,
- * the error-record contract check, and a source that returns few bytes per
- * read (so parsers are driven across every buffer refill).
+ * the error-record contract check, and the check of a value a reader hands
+ * out.  Sources that return few bytes per read (so parsers are driven
+ * across every buffer refill) are kio's kmem_src_init_step.
  */
 #ifndef KLUIS_FUZZ_UTIL_H
 #define KLUIS_FUZZ_UTIL_H
@@ -9,6 +10,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utf8proc.h>
 
 #include "kluis.h"
 
@@ -33,29 +35,24 @@ static inline void check_err(int rc, const struct kerr *e)
 		abort();
 }
 
-/* A memory source that returns at most `step` bytes per read. */
-struct trickle_src {
-	struct ksrc base;
-	const uint8_t *p;
-	size_t len, pos, step;
-};
-
-static inline int trickle_read(struct ksrc *s, uint8_t *buf, size_t cap,
-			       size_t *got, struct kerr *e)
+/* A value a reader handed out must be valid UTF-8 without NUL. */
+static inline void check_utf8_value(const void *v, size_t len)
 {
-	struct trickle_src *t = (struct trickle_src *)s;
-	size_t n = t->len - t->pos;
+	const uint8_t *p = v;
 
-	(void)e;
-	if (n > cap)
-		n = cap;
-	if (n > t->step)
-		n = t->step;
-	if (n)
-		memcpy(buf, t->p + t->pos, n);
-	t->pos += n;
-	*got = n;
-	return 0;
+	if (len && !p)
+		abort();
+	if (len && memchr(p, 0, len))
+		abort();
+	for (size_t k = 0; k < len;) {
+		utf8proc_int32_t cp;
+		utf8proc_ssize_t r = utf8proc_iterate(
+			p + k, (utf8proc_ssize_t)(len - k), &cp);
+
+		if (r <= 0)
+			abort();
+		k += (size_t)r;
+	}
 }
 
 #endif
