@@ -518,10 +518,142 @@ static void keygen_then_age_round_trip(void)
 	CHECK(ok);
 }
 
+/* Whether files in dir take O_DIRECT (ext4 does; tmpfs before Linux 6.6
+ * does not). */
+static bool dir_takes_direct(const char *dir)
+{
+	char p[128];
+	int fd;
+
+	snprintf(p, sizeof p, "%s/.probe", dir);
+	fd = open(p, O_WRONLY | O_CREAT | O_DIRECT, 0600);
+	if (fd >= 0)
+		close(fd);
+	unlink(p);
+	return fd >= 0;
+}
+
+/* Whether fd has O_DIRECT now, from /proc/self/fdinfo. */
+static bool fd_is_direct(int fd)
+{
+	char p[64], line[128];
+	unsigned long fl = 0;
+	FILE *f;
+
+	snprintf(p, sizeof p, "/proc/self/fdinfo/%d", fd);
+	if (!(f = fopen(p, "r")))
+		return false;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "flags: %lo", &fl) == 1)
+			break;
+	fclose(f);
+	return (fl & O_DIRECT) != 0;
+}
+
+/*
+ * A large output goes through the writer thread: writes of odd sizes and
+ * reserve/commit mixed, so buffers end in the middle of a page and the
+ * partial page is carried (O_DIRECT) or not (buffered).  The file and the
+ * hash taken on the writer thread must be exactly the bytes written, and
+ * with a filesystem that takes O_DIRECT the writer must be using it.
+ */
+static void large_output_exact(bool direct)
+{
+	struct tmpdir t;
+	struct kfile_out o;
+	struct kbuf b = KBUF_INIT(64u << 20);
+	struct kerr e;
+	crypto_generichash_state st, ref;
+	uint8_t h[64], hr[64], *src = malloc(24u << 20);
+	size_t total = 0, size = (21u << 20) + 4093;
+	uint32_t x = 12345;
+	char path[128];
+	int ok = 0, saw_direct = 0;
+	bool fs_direct = false;
+
+	if (!src || tmpdir_make(&t) != 0) {
+		free(src);
+		CHECK(!"a buffer and a directory");
+	}
+	if (!direct)
+		setenv("KLUIS_NO_DIRECT_IO", "1", 1);
+	randombytes_buf(src, size);
+	fs_direct = dir_takes_direct(t.path);
+	snprintf(path, sizeof path, "%s/big.bin", t.path);
+	crypto_generichash_init(&st, NULL, 0, 64);
+	crypto_generichash_init(&ref, NULL, 0, 64);
+	if (kfile_out_open(&o, path, 0600, 0, &e) == 0) {
+		kfile_out_hash(&o, &st);
+		ok = 1;
+		while (ok && total < size) {
+			size_t n;
+			uint8_t *d = NULL;
+
+			x = x * 1103515245u + 12345u;
+			n = (x >> 8) % (3u << 20) + 1;
+			if (n > size - total)
+				n = size - total;
+			if (x & 1) {
+				ok = o.sink.base.write(&o.sink.base, src + total,
+						       n, &e) == 0;
+			} else {
+				ok = o.sink.base.reserve(&o.sink.base, n, &d,
+							 &e) == 0;
+				if (ok && d) {
+					memcpy(d, src + total, n);
+					ok = o.sink.base.commit(&o.sink.base,
+								n, &e) == 0;
+				} else if (ok) { /* too big to lend */
+					ok = o.sink.base.write(&o.sink.base,
+							       src + total, n,
+							       &e) == 0;
+				}
+			}
+			total += n;
+			if (total > (8u << 20) && fd_is_direct(o.fd))
+				saw_direct = 1;
+		}
+		ok = ok && kfile_out_flush(&o, &e) == 0 &&
+		     kfile_out_commit(&o, &e) == 0;
+	}
+	crypto_generichash_final(&st, h, sizeof h);
+	crypto_generichash_update(&ref, src, size);
+	crypto_generichash_final(&ref, hr, sizeof hr);
+	ok = ok && read_all(path, &b) == 0 && b.len == size &&
+	     memcmp(b.p, src, size) == 0;
+	unsetenv("KLUIS_NO_DIRECT_IO");
+	tmpdir_done(&t);
+	kbuf_free(&b);
+	free(src);
+	CHECK(ok);
+	CHECK(memcmp(h, hr, sizeof h) == 0);
+	if (direct && fs_direct)
+		CHECK(saw_direct);
+	if (!direct)
+		CHECK(!saw_direct);
+	if (direct && !fs_direct)
+		printf("# the file system under /tmp refuses O_DIRECT: "
+		       "buffered path only\n");
+}
+
+static void large_output_direct(void)
+{
+	large_output_exact(true);
+}
+
+static void large_output_buffered(void)
+{
+	large_output_exact(false);
+}
+
 const struct unit_case suite_kfile[] = {
 	{ "kfile: output appears only at commit, with its mode",
 	  appears_only_at_commit },
 	{ "kfile: abort leaves no file and no temporary", abort_leaves_nothing },
+	{ "kfile: large output, odd writes and reserves, O_DIRECT: exact",
+	  large_output_direct },
+	{ "kfile: large output, odd writes and reserves, buffered: exact",
+	  large_output_buffered },
 	{ "kfile: KFILE_NO_REPLACE refuses existing path, untouched",
 	  no_replace_refuses_existing },
 	{ "kfile: replacing commit swaps the file whole", replace_is_atomic_swap },
