@@ -586,7 +586,8 @@ Ratio of the medians instead of median of ratios: {", ".join(f"{s['op']} {s['rat
 - Before every timed run, `sync` (untimed) flushes earlier runs' dirty pages.
   With `-o`, kluis `fsync`s the output before it gives it its name (and
   the directory after), so its time includes getting the data to disk
-  (writeback starts every 8 MiB on a writer thread); `age -o` does not
+  (written behind by a writer thread with O_DIRECT, so nothing is left
+  for the kernel's writeback); `age -o` does not
   sync, so its timing leaves 1 GiB of dirty pages for the kernel to write
   later.  The `> /dev/null` rows take the output file out of the picture
   and compare the crypto and read paths alone.
