@@ -13,8 +13,8 @@
  * cell is compared in full, so a tag or bucket collision costs a miss,
  * never a wrong value.  Cells are short: the hash and the compare work on
  * the two 8-byte words that cover a cell of up to 16 bytes (see
- * key_words), plus the words between them for longer cells, never on
- * bytes outside the cell.  A new result takes a free way of its bucket,
+ * pcache_key_words_), the compare also on the words between them for
+ * longer cells, never on bytes outside the cell.  A new result takes a free way of its bucket,
  * or else the way a rotating counter names.
  *
  * Size: a table starts at PC_MIN_BITS buckets (8 KiB: most of a
