@@ -261,40 +261,46 @@ static __attribute__((noinline)) bool no_value(struct ex *x, struct judge *j,
 	return false;
 }
 
-/* Normalise the fields order[from..to) of the record; whether it is
- * rejected.  Inline in its loop, with the empty and invalid cases out of
- * line: the call per field was a visible part of an export.  The arrays
- * are read through x and j on each turn rather than kept in locals: with
- * fewer values live across the call, none goes to the stack and back.
- * The reasons go to j->why, not a local: a local whose address is passed
- * out would cost the stack-protector canary on every call. */
+/* Normalise the fields plan[from..to) of the record; whether it is
+ * rejected.  Inline in its loop, with pcache_get's hit path inline too,
+ * and the empty and invalid cases out of line: a call per field was a
+ * visible part of an export.  Each field's cache, column and result
+ * pointers come from one jfield, resolved once per judge. */
 static inline __attribute__((always_inline)) bool
 normalise(struct ex *x, struct judge *j, const struct csv_field *cf,
 	  size_t from, size_t to)
 {
 	bool reject = false;
 
-	for (const size_t *o = x->order + from, *end = x->order + to;
-	     o < end; o++) {
-		size_t i = *o;
-		ssize_t c = x->col_of[i];
+	for (const struct jfield *f = j->plan + from, *end = j->plan + to;
+	     f < end; f++) {
 		int rc = NORM_EMPTY;
 
-		j->why[i] = NULL;
-		if (c >= 0)
-			rc = pcache_normalise(j->cache[i], cf[c].p, cf[c].len,
-					      &j->vals[i], &j->why[i]);
+		if (f->col >= 0)
+			rc = pcache_get(f->cache, cf[f->col].p, cf[f->col].len,
+					f->v, f->len, f->why);
 		if (rc == NORM_OK) {
-			const struct kbuf *b = &j->vals[i];
-
-			j->v[i] = (const char *)b->p;
-			if (UNLIKELY(!(j->lens[i] = b->len)))
-				j->empty[j->n_empty++] = i;
+			if (UNLIKELY(!*f->len))
+				j->empty[j->n_empty++] = f->i;
 		} else {
-			reject |= no_value(x, j, i, c, rc, j->why[i]);
+			reject |= no_value(x, j, f->i, f->col, rc,
+					   f->col >= 0 ? *f->why : NULL);
 		}
 	}
 	return reject;
+}
+
+/* The judge's plan, once the columns are mapped: x->order resolved. */
+static __attribute__((noinline)) void make_plan(struct ex *x, struct judge *j)
+{
+	for (size_t k = 0; k < x->p->n_fields; k++) {
+		size_t i = x->order[k];
+
+		j->plan[k] = (struct jfield){ j->cache[i], &j->v[i],
+					      &j->lens[i], &j->why[i],
+					      x->col_of[i], i };
+	}
+	j->plan_ready = true;
 }
 
 void ex_count_fields(struct judge *j, enum outcome out)
@@ -317,6 +323,8 @@ enum outcome ex_classify(struct ex *x, struct judge *j,
 
 	j->n_pend = 0;
 	j->n_empty = 0;
+	if (UNLIKELY(!j->plan_ready))
+		make_plan(x, j);
 	if (rec->problem) {
 		size_t c = rec->problem_field < x->n_cols ? rec->problem_field
 							  : SIZE_MAX;
@@ -523,35 +531,30 @@ int ex_judge_init(struct ex *x, struct judge *j, struct fstats *stats)
 
 	memset(j, 0, sizeof *j);
 	j->stats = stats;
-	j->vals = calloc(n, sizeof *j->vals);
 	j->v = calloc(n, sizeof *j->v);
 	j->lens = calloc(n, sizeof *j->lens);
 	j->why = calloc(n, sizeof *j->why);
 	j->pend = calloc(n + 2, sizeof *j->pend);
 	j->empty = calloc(n, sizeof *j->empty);
 	j->cache = calloc(n, sizeof *j->cache);
-	if (!j->vals || !j->v || !j->lens || !j->why || !j->pend ||
-	    !j->empty || !j->cache)
+	j->plan = calloc(n, sizeof *j->plan);
+	if (!j->v || !j->lens || !j->why || !j->pend ||
+	    !j->empty || !j->cache || !j->plan)
 		return -1;
-	for (size_t i = 0; i < n; i++) {
+	/* The caches hold the values too (wiped when freed). */
+	for (size_t i = 0; i < n; i++)
 		if (!(j->cache[i] = pcache_new(&x->p->fields[i])))
 			return -1;
-		/* Values are personal data: wiped when freed. */
-		kbuf_init(&j->vals[i], 1u << 20, false);
-	}
 	return 0;
 }
 
 void ex_judge_free(struct ex *x, struct judge *j)
 {
-	if (j->vals)
-		for (size_t i = 0; i < x->p->n_fields; i++)
-			kbuf_free(&j->vals[i]);
-	free(j->vals);
 	if (j->cache)
 		for (size_t i = 0; i < x->p->n_fields; i++)
 			pcache_free(j->cache[i]); /* wiped: cells and values */
 	free(j->cache);
+	free(j->plan);
 	free(j->v);
 	free(j->lens);
 	free(j->why);

@@ -53,12 +53,26 @@ struct pending_issue {
 	bool blanked;
 };
 
+/* One field of the record as judge normalises it: where its cell is and
+ * where its result goes, resolved once (see ex_classify). */
+struct jfield {
+	struct pcache *cache;
+	const char **v;              /* &j->v[i], &j->lens[i], &j->why[i] */
+	size_t *len;
+	const char **why;
+	ssize_t col;                 /* register column, or -1 */
+	size_t i;                    /* protocol field index */
+};
+
 /* What judging a record needs besides the shared, read-only setup: the
  * normalised values, the caches and the issues of the record at hand.
  * One per thread that judges records. */
 struct judge {
-	struct kbuf *vals;           /* normalised value per field */
-	struct pcache **cache;       /* per field: results of repeated cells */
+	struct pcache **cache;       /* per field: results of repeated cells,
+				      * and the values of the record */
+	struct jfield *plan;         /* the fields in x->order, once the
+				      * columns are known (plan_ready) */
+	bool plan_ready;
 	const char **v;
 	size_t *lens;
 	const char **why;            /* per field: why it has no value */

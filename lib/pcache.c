@@ -1,34 +1,52 @@
 /*
- * pcache — a two-way set-associative table of pfield_normalise results
- * per field.
+ * pcache — a table of pfield_normalise results per field, sized to what
+ * the field repeats.
  *
- * Each slot holds one raw cell (at most PC_KEY_MAX bytes) and what
- * pfield_normalise returned for it: the return code, the reason pointer
- * (a static string) and the value (only if key and value fit in the slot
- * together).  A lookup hashes the cell to a bucket of two slots, then
- * compares the stored bytes in full, so a hash collision costs a miss,
+ * The table is a set of buckets of PC_WAYS entries.  Each bucket has a
+ * tag word: one byte per way, the top bit set when the way is in use and
+ * seven bits of the cell's hash, so a lookup reads one dense word and
+ * compares all the ways at once (a zero byte of tags ^ tag), and touches
+ * an entry only where a tag matched.  An entry is one cache line: the raw
+ * cell (at most PC_KEY_MAX bytes), the return code, the reason (an index
+ * into the cache's reasons, which are static strings) and the value, NUL
+ * terminated, when cell, value and NUL fit the entry together.  The raw
+ * cell is compared in full, so a tag or bucket collision costs a miss,
  * never a wrong value.  Cells are short: the hash and the compare work on
  * the two 8-byte words that cover a cell of up to 16 bytes (see
- * key_words), plus the words between them for longer cells, never on
- * bytes outside the cell.  A new result goes to the bucket's first slot
- * and the one there moves to the second, so two frequent cells that share
- * a bucket both stay.
+ * pcache_key_words_), the compare also on the words between them for
+ * longer cells, never on bytes outside the cell.  A new result takes a free way of its bucket,
+ * or else the way a rotating counter names.
+ *
+ * Size: a table starts at PC_MIN_BITS buckets (8 KiB: most of a
+ * register's columns hold a few dozen to a few hundred distinct cells)
+ * and grows fourfold, up to PC_MAX_BITS, at the end of a window of
+ * lookups that missed more than one in PC_GROW_DIV while the table was
+ * three quarters full: a column that repeats more cells than the table
+ * holds.  The register's block, the output and the other fields' tables
+ * share the cache with it, so a table no larger than its field needs
+ * leaves them room.  Growing starts over with an empty table (the cells
+ * come back as they repeat), on the call after the window ends: the
+ * value pcache_get handed out lives in the old one until then.  The
+ * empty cell is kept apart (pcache.h) and is not counted as a lookup.
  *
  * Fields whose normaliser costs less than a lookup (dates, e-mail
  * addresses, phone numbers: the fast paths of norm.c) are not cached at
  * all ("direct"): no hashing, no table.  Their cells hardly repeat
  * anyway.
  *
- * Adaptivity: hits are counted over windows of PC_WINDOW lookups; a
- * window with fewer than one hit in PC_MIN_HIT_DIV turns the cache off for
- * the field for PC_BACKOFF calls (hashing and storing unique values such
- * as names is pure overhead), after which it gets another window.
- * Results whose reason is about the output buffer or memory ("too long",
- * "out of memory") depend on more than the bytes and are not stored.
+ * Adaptivity: lookups are counted over windows of PC_WINDOW; a window
+ * with fewer than one hit in PC_MIN_HIT_DIV, in a table that may not grow
+ * any more, turns the cache off for the field for PC_BACKOFF calls
+ * (hashing and storing unique values such as names is pure overhead),
+ * after which it gets another window.  Results whose reason is about the
+ * output buffer or memory ("too long", "out of memory") depend on more
+ * than the bytes and are not stored.
  *
- * The hit path, pcache_normalise itself, makes no call but tail calls
- * (no stack protector, few saved registers): everything else is in
- * out-of-line functions.
+ * pcache_get hands out the value where it is (the entry, or the cache's
+ * own buffer after a miss): a hit copies nothing.  Its hit path is inline
+ * in the caller (pcache.h); everything else is out of line here.
+ * pcache_normalise copies the value into the caller's buffer; its hit
+ * path makes no call but tail calls.
  */
 #include "pcache.h"
 
@@ -39,49 +57,45 @@
 
 #include "banned.h"
 
-/* The cold paths of pcache_normalise, kept out of its body. */
+/* The cold paths of the lookups, kept out of their bodies. */
 #define NOINLINE __attribute__((noinline))
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
-#define PC_WAYS 2u
-#define PC_BUCKET_BITS 10u
-#define PC_SLOTS (PC_WAYS << PC_BUCKET_BITS) /* per field */
-#define PC_KV 60u                /* raw cell and value bytes per slot */
-#define PC_KEY_MAX PC_KV         /* longest raw cell stored */
+#define PC_MIN_BITS 4u           /* buckets of a new table: 2^4 */
+#define PC_MAX_BITS 8u           /* the largest table: 2^8 buckets */
+#define PC_GROW_BITS 2u          /* growing multiplies the buckets by 4 */
+#define PC_WAYS PCACHE_WAYS_
+#define PC_KV PCACHE_KV_
+#define PC_KEY_MAX (PC_KV - 1)   /* longest raw cell looked up */
 #define PC_REASONS 32u           /* distinct reasons a cache remembers */
-#define PC_WINDOW 4096u          /* lookups per hit-rate window */
+#define PC_WINDOW 4096u          /* lookups per window */
 #define PC_MIN_HIT_DIV 2u        /* off below 1/2 hits in a window */
+#define PC_GROW_DIV 16u          /* grow above 1/16 misses in a window */
 #define PC_BACKOFF (64u * PC_WINDOW) /* calls without lookups when off */
 
-/* One cache line; a bucket is two, aligned (see table_new). */
-struct slot {
-	uint8_t klen, vlen;      /* klen 0: never stored (cells are >= 1) */
-	uint8_t state;           /* the rc + 1 */
-	uint8_t why;             /* 1 + index into reasons; 0: NULL */
-	uint8_t kv[PC_KV];       /* the raw cell, then the value */
-};
+#define HIGHS 0x8080808080808080u
 
-_Static_assert(sizeof(struct slot) == 64, "a slot is one cache line");
+_Static_assert(sizeof(struct pcache_entry_) == 64,
+	       "an entry is one cache line");
 _Static_assert(PC_KV <= NORM_SHORT_MAX, "values are copied short");
+_Static_assert(PC_MAX_BITS + 8 <= 32, "tag bits apart from bucket bits");
 
 struct pcache {
+	struct pcache_hot_ h;    /* what the inline hit path reads */
+	uint32_t misses;         /* of this window */
+	pfield_fn fn;            /* f's normaliser */
 	const struct pfield *f;
-	struct slot *t;          /* PC_SLOTS slots, NULL until first store */
-	/* t while cells are looked up; NULL when direct, while off, or
-	 * without a table: the one test of the hit path. */
-	struct slot *live;
-	pfield_fn direct;        /* never cached, called: see the top */
+	struct kbuf own;         /* pcache_get's value after a miss */
+	uint64_t *tags;          /* the table (tags, then entries) */
+	unsigned bits;           /* log2(buckets) */
+	size_t used;             /* entries in use */
+	unsigned clock;          /* the way the next full bucket gives up */
 	bool no_table;           /* allocation failed: never try again */
-	/* The empty cell, the most repeated of all, without the table. */
-	bool empty_known;
-	int empty_rc;
-	const char *empty_why;
-	/* Reasons are static strings; slots keep their index here.
+	bool grow;               /* a larger table on the next call */
+	/* Reasons are static strings; entries keep their index here.
 	 * reasons[0] is NULL, the reason of valid and empty results. */
 	const char *reasons[1 + PC_REASONS];
 	unsigned n_reasons;
-	/* This window's lookups (low 32 bits) and hits (high 32 bits):
-	 * one add per lookup. */
-	uint64_t window;
 	uint32_t skip;           /* calls left without the cache */
 	uint64_t lookups, hits;  /* of the windows before this one */
 };
@@ -92,89 +106,50 @@ struct pcache *pcache_new(const struct pfield *f)
 
 	if (c) {
 		c->f = f;
-		if (f->type == PF_DATE || f->type == PF_EMAIL ||
-		    f->type == PF_PHONE)
-			c->direct = pfield_normaliser(f);
+		c->fn = pfield_normaliser(f);
+		c->h.direct = f->type == PF_DATE || f->type == PF_EMAIL ||
+			    f->type == PF_PHONE;
+		c->h.left = PC_WINDOW;
+		/* Values are personal data: wiped when freed. */
+		kbuf_init(&c->own, PCACHE_VALUE_MAX, false);
 	}
 	return c;
 }
 
-/* Zeroed slots, each bucket in two cache lines of its own. */
-static struct slot *table_new(void)
+static size_t table_bytes(unsigned bits)
 {
-	struct slot *t = aligned_alloc(PC_WAYS * sizeof *t,
-				       PC_SLOTS * sizeof *t);
-
-	if (t)
-		memset(t, 0, PC_SLOTS * sizeof *t);
-	return t;
+	return ((size_t)1 << bits) * (8 + PC_WAYS * sizeof(struct pcache_entry_));
 }
 
-static inline uint64_t load64(const uint8_t *p)
+static void table_free(struct pcache *c)
 {
-	uint64_t w;
-	memcpy(&w, p, 8);
-	return w;
-}
-
-static inline uint64_t load32(const uint8_t *p)
-{
-	uint32_t w;
-	memcpy(&w, p, 4);
-	return w;
-}
-
-/*
- * Two words that together hold every byte of p[0..len), 1 <= len, when
- * len <= 16, read without going outside it: the first and the last 8
- * bytes (overlapping when len < 16), the first and last 4 when len < 8,
- * or the first, middle and last byte when len < 4.  Cells of one length
- * are equal iff their words are.  Longer cells also have the words at
- * 8, 16, ... below len - 8 (see same_key).
- */
-static inline void key_words(const uint8_t *p, size_t len, uint64_t *a,
-			     uint64_t *b)
-{
-	if (len >= 8) {
-		*a = load64(p);
-		*b = load64(p + len - 8);
-	} else if (len >= 4) {
-		*a = load32(p);
-		*b = load32(p + len - 4);
-	} else {
-		*a = (uint64_t)p[0] | (uint64_t)p[len / 2] << 8 |
-		     (uint64_t)p[len - 1] << 16;
-		*b = 0;
+	if (c->tags) {
+		sodium_memzero(c->tags, table_bytes(c->bits));
+		free(c->tags);
 	}
+	c->tags = NULL;
+	c->h.e = NULL;
+	c->h.live = NULL;
+	c->used = 0;
 }
 
-/* The bucket of a cell (its words a, b): multiply-xor; the top bits of
- * the last product depend on every bit that went in. */
-static inline size_t bucket_of(const uint8_t *p, size_t len, uint64_t a,
-			       uint64_t b)
+/* A zeroed table of 2^bits buckets in place of the old one (wiped); on
+ * failure the old one stays.  The tag words first, then the entries, each
+ * in a cache line of its own. */
+static bool table_new(struct pcache *c, unsigned bits)
 {
-	uint64_t h = (a ^ (uint64_t)len) * 0x9e3779b97f4a7c15u ^ b;
+	size_t n = table_bytes(bits);
+	uint64_t *t = aligned_alloc(sizeof(struct pcache_entry_), n);
 
-	for (size_t i = 8; i + 8 < len; i += 8)
-		h = (h ^ load64(p + i)) * 0xff51afd7ed558ccdu;
-	h *= 0xc4ceb9fe1a85ec53u;
-	return (size_t)(h >> (64 - PC_BUCKET_BITS));
-}
-
-/* Whether slot s holds the cell p[0..len) with words a, b. */
-static inline bool same_key(const struct slot *s, const uint8_t *p,
-			    size_t len, uint64_t a, uint64_t b)
-{
-	uint64_t sa, sb;
-
-	if (s->klen != len)
+	if (!t)
 		return false;
-	key_words(s->kv, len, &sa, &sb);
-	if (sa != a || sb != b)
-		return false;
-	for (size_t i = 8; i + 8 < len; i += 8)
-		if (load64(s->kv + i) != load64(p + i))
-			return false;
+	memset(t, 0, n);
+	table_free(c);
+	c->tags = t;
+	c->h.e = (struct pcache_entry_ *)(void *)(t + ((size_t)1 << bits));
+	c->bits = bits;
+	c->h.shift = 64 - bits;
+	c->h.live = t;
 	return true;
 }
 
@@ -202,163 +177,234 @@ static int reason_index(struct pcache *c, const char *why)
 	return (int)c->n_reasons;
 }
 
-/* The result into the first slot of bucket s, the one there moved to
- * the second (whose old bytes the move overwrites), if it is storable. */
-static void store(struct pcache *c, struct slot *s, const char *in,
-		  size_t len, int rc, const struct kbuf *out, const char *why)
+/* The result for the cell in[0..len) into its bucket, if it is
+ * storable: a free way, or else the one the clock names (wiped first). */
+static void store(struct pcache *c, const char *in, size_t len, int rc,
+		  const struct kbuf *out, const char *why)
 {
-	size_t vlen = rc == NORM_OK ? out->len : 0;
+	const uint8_t *p = (const uint8_t *)in;
+	size_t vlen = rc == NORM_OK ? out->len : 0, bkt, way;
+	uint64_t wa, wb, h, free_ways;
+	struct pcache_entry_ *s;
 	int wi;
 
-	if (len + vlen > PC_KV || !storable(rc, why) ||
+	if (!c->h.live || len + vlen + 1 > PC_KV || !storable(rc, why) ||
 	    (wi = reason_index(c, why)) < 0)
 		return;
-	if (s[0].klen) {
-		s[1] = s[0];
-		sodium_memzero(s[0].kv, (size_t)s[0].klen + s[0].vlen);
+	pcache_key_words_(p, len, &wa, &wb);
+	h = pcache_hash_(len, wa, wb);
+	bkt = (size_t)(h >> c->h.shift);
+	free_ways = ~c->tags[bkt] & HIGHS;
+	if (free_ways) {
+		way = (size_t)__builtin_ctzll(free_ways) / 8;
+		c->used++;
+	} else {
+		way = c->clock++ % PC_WAYS;
 	}
+	s = &c->h.e[bkt * PC_WAYS + way];
+	if (s->klen)
+		sodium_memzero(s->kv, (size_t)s->klen + s->vlen + 1);
 	s->klen = (uint8_t)len;
 	s->vlen = (uint8_t)vlen;
 	s->why = (uint8_t)wi;
 	memcpy(s->kv, in, len);
 	if (vlen)
 		memcpy(s->kv + len, out->p, vlen);
+	s->kv[len + vlen] = '\0';
 	s->state = (uint8_t)(rc + 1);
+	c->tags[bkt] = (c->tags[bkt] & ~((uint64_t)0xff << (8 * way))) |
+		       pcache_tag_(h) << (8 * way);
 }
 
-/* The end of a window of lookups: off for a while if it hit too little.
+/* The end of a window of lookups: a larger table if the field repeats
+ * more than this one holds, off for a while if it hit too little.
  * Returns rc, for the tail call. */
 static NOINLINE int window_end(struct pcache *c, int rc)
 {
-	uint32_t hits = (uint32_t)(c->window >> 32);
+	uint32_t hits = PC_WINDOW - c->misses;
+	size_t cap = PC_WAYS << c->bits;
 
-	c->lookups += (uint32_t)c->window;
+	c->lookups += PC_WINDOW;
 	c->hits += hits;
-	if (hits < PC_WINDOW / PC_MIN_HIT_DIV) {
+	if (c->misses > PC_WINDOW / PC_GROW_DIV && c->used * 4 >= cap * 3 &&
+	    c->bits < PC_MAX_BITS) {
+		/* Another window, with room, from the next call on: the
+		 * value pcache_get just handed out is in this table. */
+		c->grow = true;
+		c->h.live = NULL;
+	} else if (hits < PC_WINDOW / PC_MIN_HIT_DIV) {
 		c->skip = PC_BACKOFF;
-		c->live = NULL;
+		c->h.live = NULL;
 	}
-	c->window = 0;
+	c->h.left = PC_WINDOW;
+	c->misses = 0;
 	return rc;
 }
 
-/* End of a lookup: count it and decide about the next window. */
-static void tally(struct pcache *c, bool hit)
+/* End of a lookup that missed: count it. */
+static void tally_miss(struct pcache *c)
 {
-	c->window += 1 + ((uint64_t)hit << 32);
-	if ((uint32_t)c->window >= PC_WINDOW)
+	c->misses++;
+	if (--c->h.left == 0)
 		window_end(c, 0);
 }
 
-/* The empty cell: remembered in c itself. */
+/* The empty cell: remembered in c itself, and not counted as a lookup
+ * (a column of mostly empty cells and unique values does not repeat). */
 static int empty_cell(struct pcache *c, const char *in, struct kbuf *out,
 		      const char **why)
 {
 	const char *w;
 	int rc;
 
-	if (c->empty_known) {
+	if (c->h.empty_known) {
 		norm_clear(out);
 		if (why)
-			*why = c->empty_why;
-		tally(c, true);
-		return c->empty_rc;
+			*why = c->h.empty_why;
+		return c->h.empty_rc;
 	}
-	rc = pfield_normalise(c->f, in, 0, out, &w);
+	rc = c->fn(c->f, in, 0, out, &w);
 	/* Normalisers make nothing out of nothing; play safe anyway. */
 	if (out->len == 0 && storable(rc, w)) {
-		c->empty_known = true;
-		c->empty_rc = rc;
-		c->empty_why = w;
+		c->h.empty_known = true;
+		c->h.empty_rc = rc;
+		c->h.empty_why = w;
 	}
-	tally(c, false);
 	if (why)
 		*why = w;
 	return rc;
 }
 
-/* The cells that do not go through the table: empty, too long, while
- * the cache is off, or when there is no table.  Allocates
- * the table on first use, and then looks the cell up after all. */
-static NOINLINE int uncached(struct pcache *c, const char *in, size_t len,
-			     struct kbuf *out, const char **why)
-{
-	if (len == 0)
-		return empty_cell(c, in, out, why);
-	if (c->skip) {
-		if (--c->skip == 0)
-			c->live = c->t; /* another window */
-		return pfield_normalise(c->f, in, len, out, why);
-	}
-	if (len <= PC_KEY_MAX && !c->no_table) {
-		if (!c->t)
-			c->live = c->t = table_new();
-		if (c->t)
-			return pcache_normalise(c, in, len, out, why);
-		c->no_table = true;
-	}
-	tally(c, false);
-	return pfield_normalise(c->f, in, len, out, why);
-}
-
-/* A cell not in its bucket s: pfield_normalise, and the result stored. */
-static NOINLINE int miss(struct pcache *c, struct slot *s, const char *in,
-			 size_t len, struct kbuf *out, const char **why)
+/* A cell not in the table (or not looked up there): the normaliser, and
+ * the result stored if the table is live. */
+static int miss(struct pcache *c, const char *in, size_t len,
+		struct kbuf *out, const char **why)
 {
 	const char *w;
-	int rc = pfield_normalise(c->f, in, len, out, &w);
+	int rc = c->fn(c->f, in, len, out, &w);
 
-	store(c, s, in, len, rc, out, w);
-	tally(c, false);
+	if (c->h.live) {
+		store(c, in, len, rc, out, w);
+		tally_miss(c);
+	}
 	if (why)
 		*why = w;
 	return rc;
 }
 
-/* A hit in slot s that pcache_normalise does not finish inline: out not
- * allocated yet, too small, or with a long old value.  (Six arguments at
- * most, all in registers, so that the call is a jump.) */
-static NOINLINE int hit_slow(struct pcache *c, struct slot *s,
+/* The cells that do not go through the table: direct fields, empty or
+ * too long cells, while the cache is off, or when there is no table.
+ * Allocates the table on first use. */
+static int uncached(struct pcache *c, const char *in, size_t len,
+		    struct kbuf *out, const char **why)
+{
+	if (c->h.direct)
+		return c->fn(c->f, in, len, out, why);
+	if (len == 0)
+		return empty_cell(c, in, out, why);
+	if (c->grow) {
+		unsigned bits = c->bits + PC_GROW_BITS;
+
+		c->grow = false;
+		if (!table_new(c, bits > PC_MAX_BITS ? PC_MAX_BITS : bits))
+			c->h.live = c->tags; /* the old one, then */
+	}
+	if (c->skip) {
+		if (--c->skip == 0)
+			c->h.live = c->tags; /* another window */
+		return c->fn(c->f, in, len, out, why);
+	}
+	if (!c->tags && !c->no_table && !table_new(c, PC_MIN_BITS))
+		c->no_table = true;
+	/* A new table holds nothing yet; a long cell is not stored. */
+	return miss(c, in, len, out, why);
+}
+
+/* The out-of-line parts of pcache_get (pcache.h). */
+int pcache_get_slow_(struct pcache *c, const char *in, size_t len,
+		     const char **v, size_t *vlen, const char **why)
+{
+	int rc = c->h.direct ? c->fn(c->f, in, len, &c->own, why)
+			     : uncached(c, in, len, &c->own, why);
+
+	*v = c->own.p ? (const char *)c->own.p : "";
+	*vlen = c->own.len;
+	return rc;
+}
+
+int pcache_get_miss_(struct pcache *c, const char *in, size_t len,
+		     const char **v, size_t *vlen, const char **why)
+{
+	int rc = miss(c, in, len, &c->own, why);
+
+	*v = c->own.p ? (const char *)c->own.p : "";
+	*vlen = c->own.len;
+	return rc;
+}
+
+int pcache_get_other_(struct pcache *c, const struct pcache_entry_ *s,
+		      const char **why)
+{
+	int rc = s->state - 1;
+
+	*why = c->reasons[s->why];
+	if (--c->h.left == 0)
+		return window_end(c, rc);
+	return rc;
+}
+
+void pcache_window_end_(struct pcache *c)
+{
+	window_end(c, 0);
+}
+
+/* A hit in entry s that pcache_normalise does not finish inline: out not
+ * allocated yet, too small, or with a long old value. */
+static NOINLINE int hit_slow(struct pcache *c, const struct pcache_entry_ *s,
 			     const char *in, size_t len, struct kbuf *out,
 			     const char **why)
 {
 	if (s->state != NORM_OK + 1)
 		norm_clear(out);
 	else if (norm_set(out, s->kv + len, s->vlen) != 0)
-		/* A value that does not fit out is left to
-		 * pfield_normalise, which says why; its bucket is the
-		 * pair s is in. */
-		return miss(c, &c->t[(size_t)(s - c->t) & ~(PC_WAYS - 1)], in,
-			    len, out, why);
+		/* A value that does not fit out is left to the
+		 * normaliser, which says why. */
+		return miss(c, in, len, out, why);
 	if (why)
 		*why = c->reasons[s->why];
-	tally(c, true);
+	if (--c->h.left == 0)
+		return window_end(c, s->state - 1);
 	return s->state - 1;
+}
+
+static NOINLINE int normalise_slow(struct pcache *c, const char *in,
+				   size_t len, struct kbuf *out,
+				   const char **why)
+{
+	return uncached(c, in, len, out, why);
+}
+
+static NOINLINE int normalise_miss(struct pcache *c, const char *in,
+				   size_t len, struct kbuf *out,
+				   const char **why)
+{
+	return miss(c, in, len, out, why);
 }
 
 int pcache_normalise(struct pcache *c, const char *in, size_t len,
 		     struct kbuf *out, const char **why)
 {
-	const uint8_t *p = (const uint8_t *)in;
-	struct slot *t = c->live, *b, *s;
+	const uint64_t *t = c->h.live;
+	const struct pcache_entry_ *s;
 	uint8_t *d;
-	uint64_t wa, wb;
 	size_t n;
 	int rc;
 
-	if (!t || len - 1 >= PC_KEY_MAX) { /* len 0 too */
-		if (c->direct)
-			return c->direct(c->f, in, len, out, why);
-		return uncached(c, in, len, out, why);
-	}
-	key_words(p, len, &wa, &wb);
-	b = &t[PC_WAYS * bucket_of(p, len, wa, wb)];
-	if (same_key(&b[0], p, len, wa, wb))
-		s = &b[0];
-	else if (same_key(&b[1], p, len, wa, wb))
-		s = &b[1];
-	else
-		return miss(c, b, in, len, out, why);
+	if (!t || len - 1 >= PC_KEY_MAX) /* len 0 too */
+		return normalise_slow(c, in, len, out, why);
+	s = pcache_find_(&c->h, t, (const uint8_t *)in, len);
+	if (!s)
+		return normalise_miss(c, in, len, out, why);
 	/*
 	 * A hit: its value (none unless NORM_OK) replaces out's, as
 	 * norm_set does but without a call.  The tail of a longer old value
@@ -378,25 +424,25 @@ int pcache_normalise(struct pcache *c, const char *in, size_t len,
 	if (why)
 		*why = c->reasons[s->why];
 	rc = s->state - 1;
-	c->window += 1 + ((uint64_t)1 << 32);
-	if ((uint32_t)c->window >= PC_WINDOW)
+	if (--c->h.left == 0)
 		return window_end(c, rc);
 	return rc;
 }
 
 void pcache_stats(const struct pcache *c, uint64_t *lookups, uint64_t *hits)
 {
-	*lookups = c ? c->lookups + (uint32_t)c->window : 0;
-	*hits = c ? c->hits + (uint32_t)(c->window >> 32) : 0;
+	uint32_t n = c ? PC_WINDOW - c->h.left : 0;
+
+	*lookups = c ? c->lookups + n : 0;
+	*hits = c ? c->hits + n - c->misses : 0;
 }
+
 void pcache_free(struct pcache *c)
 {
 	if (!c)
 		return;
-	if (c->t) {
-		sodium_memzero(c->t, PC_SLOTS * sizeof *c->t);
-		free(c->t);
-	}
+	table_free(c);
+	kbuf_free(&c->own);
 	sodium_memzero(c, sizeof *c);
 	free(c);
 }

@@ -8,8 +8,8 @@
  * gives exactly what pfield_normalise gives (return code, value, reason):
  * it compares the whole raw cell, not a hash.
  *
- * Bounded: a fixed table per field (allocated on first use), short cells
- * only.  Dates, e-mail addresses and phone numbers are never cached: their
+ * Bounded: a table per field (allocated on first use, grown while the
+ * field repeats more than it holds, up to a limit), short cells only.  Dates, e-mail addresses and phone numbers are never cached: their
  * normalisers cost less than a lookup.  Adaptive: a field whose cells
  * rarely repeat (names) stops being looked up for a while and is tried
  * again later.  Results that depend on anything besides the bytes (a full
@@ -19,8 +19,10 @@
 #ifndef KLUIS_PCACHE_H
 #define KLUIS_PCACHE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kbuf.h"
 #include "pfield.h"
@@ -34,6 +36,196 @@ struct pcache *pcache_new(const struct pfield *f);
 /* Exactly pfield_normalise(f, in, len, out, why), faster on repeats. */
 int pcache_normalise(struct pcache *c, const char *in, size_t len,
 		     struct kbuf *out, const char **why);
+
+/* The longest value pcache_get hands out: a longer one is "too long",
+ * as pfield_normalise says of a value that does not fit its output. */
+#define PCACHE_VALUE_MAX ((size_t)1 << 20)
+
+/*
+ * pfield_normalise(f, in, len, out, why) for an out of c's own (with max
+ * PCACHE_VALUE_MAX), without copying the value: for NORM_OK, *v and *vlen
+ * are the value, NUL-terminated, which stays valid and unchanged until the
+ * next call on c (or pcache_free); for other results *why is the reason
+ * (*v and *vlen are then undefined).  why must not be NULL.  Inline: the
+ * hit path is below.
+ */
+static inline __attribute__((always_inline)) int
+pcache_get(struct pcache *c, const char *in, size_t len,
+			     const char **v, size_t *vlen, const char **why);
+
+/* ---- pcache_get's hit path, inline in the caller's loop (a call per
+ * cell, with its saved registers, was most of a hit's cost).  The rest
+ * is pcache.c's business: not for direct use. ---- */
+
+#define PCACHE_WAYS_ 8u          /* entries per bucket: bytes of a tag word */
+#define PCACHE_KV_ 60u           /* raw cell, value and NUL bytes per entry */
+
+/* A table entry: one cache line (see pcache.c). */
+struct pcache_entry_ {
+	uint8_t klen, vlen;      /* klen 0: free (cells are >= 1 byte) */
+	uint8_t state;           /* the rc + 1 */
+	uint8_t why;             /* 1 + index into the reasons; 0: NULL */
+	uint8_t kv[PCACHE_KV_];  /* the raw cell, the value, a NUL */
+};
+
+/* The first member of struct pcache: what the hit path reads. */
+struct pcache_hot_ {
+	/* The tag words while cells are looked up; NULL when direct, while
+	 * off, or without a table: the one test of the hit path. */
+	const uint64_t *live;
+	struct pcache_entry_ *e; /* the entries, bucket by bucket */
+	unsigned shift;          /* 64 - log2(buckets) */
+	uint32_t left;           /* lookups left in this window */
+	bool direct;             /* never cached: see pcache.c */
+	/* The empty cell's result, once known (not counted as a lookup). */
+	bool empty_known;
+	int empty_rc;
+	const char *empty_why;
+};
+
+int pcache_get_slow_(struct pcache *c, const char *in, size_t len,
+		     const char **v, size_t *vlen, const char **why);
+int pcache_get_miss_(struct pcache *c, const char *in, size_t len,
+		     const char **v, size_t *vlen, const char **why);
+int pcache_get_other_(struct pcache *c, const struct pcache_entry_ *s,
+		      const char **why);
+void pcache_window_end_(struct pcache *c);
+
+static inline uint64_t pcache_load64_(const uint8_t *p)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	return w;
+}
+
+static inline uint64_t pcache_load32_(const uint8_t *p)
+{
+	uint32_t w;
+	memcpy(&w, p, 4);
+	return w;
+}
+
+/*
+ * Two words that together hold every byte of p[0..len), 1 <= len, when
+ * len <= 16, read without going outside it: the first and the last 8
+ * bytes (overlapping when len < 16), the first and last 4 when len < 8,
+ * or the first, middle and last byte when len < 4.  Cells of one length
+ * are equal iff their words are.  Longer cells also have the words at
+ * 8, 16, ... below len - 8 (see pcache_same_).
+ */
+static inline void pcache_key_words_(const uint8_t *p, size_t len,
+				     uint64_t *a, uint64_t *b)
+{
+	if (len >= 8) {
+		*a = pcache_load64_(p);
+		*b = pcache_load64_(p + len - 8);
+	} else if (len >= 4) {
+		*a = pcache_load32_(p);
+		*b = pcache_load32_(p + len - 4);
+	} else {
+		*a = (uint64_t)p[0] | (uint64_t)p[len / 2] << 8 |
+		     (uint64_t)p[len - 1] << 16;
+		*b = 0;
+	}
+}
+
+/* The hash of a cell of len bytes with words a, b (the middle of a
+ * longer cell does not go in: cells of one column that agree in length
+ * and in their first and last eight bytes are rare, and cost a miss at
+ * worst).  Multiply-xor; the top bits of the last product depend on
+ * every bit that went in.  The bucket is the top bits, the tag bits
+ * 32..38 (apart from them: tables have at most 2^24 buckets). */
+static inline uint64_t pcache_hash_(size_t len, uint64_t a, uint64_t b)
+{
+	return ((a ^ (uint64_t)len) * 0x9e3779b97f4a7c15u ^ b) *
+	       0xc4ceb9fe1a85ec53u;
+}
+
+/* A way's tag byte: the top bit marks it in use. */
+static inline uint64_t pcache_tag_(uint64_t h)
+{
+	return (uint64_t)(((uint8_t)(h >> 32)) | 0x80u);
+}
+
+/* Whether entry s holds the cell p[0..len) with words a, b. */
+static inline bool pcache_same_(const struct pcache_entry_ *s,
+				const uint8_t *p, size_t len, uint64_t a,
+				uint64_t b)
+{
+	uint64_t sa, sb;
+
+	if (s->klen != len)
+		return false;
+	pcache_key_words_(s->kv, len, &sa, &sb);
+	if (sa != a || sb != b)
+		return false;
+	for (size_t i = 8; i + 8 < len; i += 8)
+		if (pcache_load64_(s->kv + i) != pcache_load64_(p + i))
+			return false;
+	return true;
+}
+
+/* The entry that holds the cell p[0..len), 1 <= len < PCACHE_KV_, in
+ * the live table t; NULL if none does. */
+static inline __attribute__((always_inline)) const struct pcache_entry_ *
+pcache_find_(const struct pcache_hot_ *h, const uint64_t *t,
+	     const uint8_t *p, size_t len)
+{
+	const uint64_t ones = 0x0101010101010101u;
+	uint64_t wa, wb, hash, x, m;
+	const struct pcache_entry_ *b;
+	size_t bkt;
+
+	pcache_key_words_(p, len, &wa, &wb);
+	hash = pcache_hash_(len, wa, wb);
+	bkt = (size_t)(hash >> h->shift);
+	/* A zero byte of x is a way whose tag matches; m marks it (and
+	 * maybe bytes above one that does: pcache_same_ sorts them out). */
+	x = t[bkt] ^ pcache_tag_(hash) * ones;
+	m = (x - ones) & ~x & (ones << 7);
+	b = &h->e[bkt * PCACHE_WAYS_];
+	for (; m; m &= m - 1) {
+		/* m's lowest bit is bit 8k + 7 for way k */
+		const struct pcache_entry_ *s =
+			(const struct pcache_entry_ *)(const void *)((
+				const char *)b + (size_t)__builtin_ctzll(m) *
+							 8 - 7 * 8);
+
+		if (pcache_same_(s, p, len, wa, wb))
+			return s;
+	}
+	return NULL;
+}
+
+static inline __attribute__((always_inline)) int
+pcache_get(struct pcache *c, const char *in, size_t len,
+			     const char **v, size_t *vlen, const char **why)
+{
+	struct pcache_hot_ *h = (struct pcache_hot_ *)(void *)c;
+	const uint64_t *t = h->live;
+	const struct pcache_entry_ *s;
+
+	if (!t || len - 1 >= PCACHE_KV_ - 1) { /* len 0 too */
+		if (len == 0 && h->empty_known) {
+			/* the most repeated cell of all */
+			*v = "";
+			*vlen = 0;
+			*why = h->empty_why;
+			return h->empty_rc;
+		}
+		return pcache_get_slow_(c, in, len, v, vlen, why);
+	}
+	s = pcache_find_(h, t, (const uint8_t *)in, len);
+	if (!s)
+		return pcache_get_miss_(c, in, len, v, vlen, why);
+	if (__builtin_expect(s->state != NORM_OK + 1, 0))
+		return pcache_get_other_(c, s, why);
+	*v = (const char *)s->kv + len;
+	*vlen = s->vlen;
+	if (--h->left == 0)
+		pcache_window_end_(c);
+	return NORM_OK;
+}
 
 /* Lookups and hits so far (for tests and tuning). */
 void pcache_stats(const struct pcache *c, uint64_t *lookups, uint64_t *hits);

@@ -115,6 +115,8 @@ struct pnode {
 	struct pnode **kids;
 	struct operand *vals;  /* eq..ge: 1; in: n; range: lo, hi */
 	long long ylo, yhi;    /* range: the years of lo and hi */
+	uint32_t ylo4, yhi4;   /* the same as four ASCII digits, big-endian
+				* (so that they order as the years do) */
 };
 
 /* What evaluation needs to know about a field the rule reads. */
@@ -224,6 +226,18 @@ static bool parse_int(const char *s, long long *out)
 	/* -(v - 1) - 1 reaches LLONG_MIN without overflowing. */
 	*out = neg ? (v ? -(long long)(v - 1) - 1 : 0) : (long long)v;
 	return true;
+}
+
+/* Year y as the big-endian word of its four ASCII digits, clamped to
+ * 0000..9999 (the years four digits can spell, which is all date_range
+ * compares it with). */
+static uint32_t year4(long long y)
+{
+	uint32_t v = y < 0 ? 0 : y > 9999 ? 9999 : (uint32_t)y;
+
+	return (uint32_t)('0' + v / 1000) << 24 |
+	       (uint32_t)('0' + v / 100 % 10) << 16 |
+	       (uint32_t)('0' + v / 10 % 10) << 8 | (uint32_t)('0' + v % 10);
 }
 
 /* ---- compiling ----------------------------------------------------- */
@@ -749,6 +763,8 @@ static struct pnode *compile_range(struct cc *c, const struct opdef *def,
 	n->vals[1].num = hi;
 	n->ylo = lo / 10000;
 	n->yhi = hi / 10000;
+	n->ylo4 = year4(n->ylo);
+	n->yhi4 = year4(n->yhi);
 	return n;
 }
 
@@ -1062,8 +1078,8 @@ static bool date_range(const struct pnode *n, const char *const *values,
 		       const size_t *lens)
 {
 	const char *str = values ? values[n->field] : NULL;
-	unsigned y0, y1, y2, y3;
-	long long y, ymd;
+	uint32_t w;
+	long long ymd;
 	size_t len;
 
 	if (!str || !*str)
@@ -1071,14 +1087,16 @@ static bool date_range(const struct pnode *n, const char *const *values,
 	len = len_of(str, lens, n->field);
 	if (len != 10)
 		return false;
-	y0 = digit_of(str[0]);
-	y1 = digit_of(str[1]);
-	y2 = digit_of(str[2]);
-	y3 = digit_of(str[3]);
-	if (y0 > 9 || y1 > 9 || y2 > 9 || y3 > 9)
+	/* The four year digits at once: each byte 0x30..0x39, then the
+	 * year as a big-endian word, which orders as the number does. */
+	memcpy(&w, str, 4);
+	if ((w & 0xF0F0F0F0u) != 0x30303030u ||
+	    ((w + 0x06060606u) & 0xF0F0F0F0u) != 0x30303030u)
 		return false;
-	y = ((y0 * 10 + y1) * 10 + y2) * 10 + y3;
-	if (y < n->ylo || y > n->yhi)
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w = __builtin_bswap32(w);
+#endif
+	if (w < n->ylo4 || w > n->yhi4)
 		return false;
 	return parse_date(str, len, &ymd) && n->vals[0].num <= ymd &&
 	       ymd <= n->vals[1].num;
@@ -1136,6 +1154,10 @@ eval_kid(const struct psel *s, const struct pnode *k,
 {
 	if (k->op == OP_RANGE && s->slots[k->field].type == PF_DATE)
 		return date_range(k, values, lens);
+	/* is_empty of an empty value, without value_of */
+	if (k->op == OP_EMPTY && values &&
+	    (!values[k->field] || !*values[k->field]))
+		return true;
 	return eval(s, k, values, lens);
 }
 

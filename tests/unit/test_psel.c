@@ -194,6 +194,40 @@ static void seed_rule_boundaries(void)
 	psel_free(s);
 }
 
+static void year_digits(void)
+{
+	/* The year's four bytes are checked at once: a byte just outside
+	 * '0'..'9' (':' is '9' + 1, '/' is '0' - 1) anywhere in the year
+	 * makes the value no date, hence empty; years of the range spelt
+	 * with every digit are in. */
+	struct psel *s = ok_rule(SEED_RULE);
+	static const char *const not_dates[] = {
+		":015-06-01", "2:15-06-01", "20:5-06-01", "201:-06-01",
+		"/015-06-01", "2/15-06-01", "20/5-06-01", "201/-06-01",
+		"2\x7f" "15-06-01", "2O15-06-01", "\xb2" "015-06-01",
+	};
+
+	CHECK(s);
+	for (size_t k = 0; k < sizeof not_dates / sizeof *not_dates; k++)
+		CHECK(!dates(s, not_dates[k], "2021-01-01"));
+	CHECK(dates(s, "2016-06-01", "2021-01-01"));
+	CHECK(dates(s, "2019-06-01", "2021-01-01"));
+	CHECK(!dates(s, "2009-06-01", "2021-01-01"));
+	CHECK(!dates(s, "2025-06-01", "2021-01-01"));
+	CHECK(!dates(s, "1015-06-01", "2021-01-01"));
+	CHECK(!dates(s, "3015-06-01", "2021-01-01"));
+	psel_free(s);
+	/* The widest years the grammar takes. */
+	s = ok_rule("{\"year_between\":{\"field\":\"startdatum\","
+		    "\"from\":1800,\"to\":2200}}");
+	CHECK(s);
+	CHECK(one(s, F_START, "1800-01-01") && one(s, F_START, "2200-12-31"));
+	CHECK(!one(s, F_START, "1799-12-31") && !one(s, F_START, "2201-01-01"));
+	for (size_t k = 0; k < sizeof not_dates / sizeof *not_dates; k++)
+		CHECK(!one(s, F_START, not_dates[k]));
+	psel_free(s);
+}
+
 static void seed_rule_uses_fields(void)
 {
 	struct psel *s = ok_rule(SEED_RULE);
@@ -996,6 +1030,7 @@ static void len_agrees(void)
 const struct unit_case suite_psel[] = {
 	{ "psel seed rule on the article 3 boundaries", seed_rule_boundaries },
 	{ "psel uses_field", seed_rule_uses_fields },
+	{ "psel year digits checked as a word", year_digits },
 	{ "psel comparisons are false on empty values", empty_values },
 	{ "psel not(eq), is_empty, is_set on empty",
 	  not_eq_and_is_empty_on_empty },
