@@ -85,11 +85,27 @@ _Static_assert(sizeof(bool) == 1, "flags ride in a bool's byte");
 #define WORK_MAX 8
 
 /*
- * A classifier: bit i of the result is set where p[i] is the delimiter d,
- * a quote, LF, NUL or a byte >= 0x80, for the 64 bytes at p.  The best one
- * for the CPU (AVX2, SSE2, plain C) is picked once at csv_open.
+ * What a classifier finds in the 64 bytes at p (bit i for p[i]): ev where
+ * p[i] is the delimiter d, a quote, LF, NUL or a byte >= 0x80 (an event);
+ * dl where it is d.  Only ev is cut to the data (dl is read as ev & dl).
+ * The best classifier for the CPU (AVX2, SSE2, plain C) is picked once at
+ * csv_open.
  */
-typedef uint64_t (*block_fn)(const uint8_t *p, uint8_t d);
+struct bits {
+	uint64_t ev, dl;
+};
+
+/* What the classifiers look for, set with the delimiter (set_delim). */
+struct classes {
+	/* entry i (in both halves): the event byte whose low nibble is i;
+	 * where there is none, 0xFF, which no byte matches.  NUL, LF, the
+	 * quote and each possible delimiter (0x09 0x2C 0x3B) all have
+	 * different low nibbles. */
+	uint8_t nib[32];
+	uint8_t d;
+};
+
+typedef struct bits (*block_fn)(const uint8_t *p, const struct classes *c);
 
 struct csv_reader;
 /* The record parser, compiled once per classifier (see parse_with). */
@@ -101,6 +117,19 @@ typedef int (*parse_fn)(struct csv_reader *r, struct csv_record *rec,
 const char csv_problem_quote[] = "quote inside an unquoted field";
 const char csv_problem_trailing[] = "text after a closing quote";
 const char csv_problem_nul[] = "NUL byte";
+
+/* Where fast_with() stopped in a record it hands on to parse_with():
+ * the fields so far, the start of the current (plain) one, the scanner
+ * (the event it stopped at not yet taken), LFs in quoted fields so far,
+ * the work list's length and the flags seen. */
+struct hand {
+	struct csv_field *fp;
+	size_t fs, blk, lim;
+	struct bits s;
+	uint64_t lfs;
+	size_t nwork;
+	unsigned any;
+};
 
 struct csv_reader {
 	struct ksrc *src;
@@ -117,12 +146,13 @@ struct csv_reader {
 	uint64_t line; /* physical line at buf[pos] */
 	uint64_t more_qline; /* quote open when the record ran out (0: none) */
 	char delim;
+	struct classes cls; /* for delim */
 
 	/* Event scanner, kept across records: bits still to visit of the
 	 * 64-byte block starting at blk.  Invalid after the buffer moves. */
 	bool scan_ok;
 	size_t blk, lim;
-	uint64_t m;
+	struct bits s;
 
 	struct csv_field *fields;
 	size_t fcap;
@@ -137,6 +167,7 @@ struct csv_reader {
 	uint64_t enc_line;
 
 	parse_fn parse;
+	struct hand hand;
 
 	int failed;
 	struct kerr err;
@@ -201,52 +232,63 @@ static inline uint64_t load64(const uint8_t *p)
 }
 
 #ifdef CSV_AVX2
-__attribute__((target("avx2"))) INLINE uint64_t
-block_avx2(const uint8_t *p, uint8_t d)
+/* The events of 32 bytes by one table lookup (classes.nib): a byte below
+ * 0x80 is an event exactly when it equals the entry for its low nibble;
+ * vpshufb gives 0 for bytes >= 0x80, which count through their top bit
+ * instead. */
+__attribute__((target("avx2"))) INLINE void
+half_avx2(const uint8_t *p, __m256i tab, __m256i vd, uint32_t *ev,
+	  uint32_t *dl)
 {
-	const __m256i vd = _mm256_set1_epi8((char)d);
-	const __m256i vq = _mm256_set1_epi8('"'), vl = _mm256_set1_epi8('\n');
-	const __m256i vz = _mm256_setzero_si256();
-	uint64_t m = 0;
+	__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	__m256i t = _mm256_cmpeq_epi8(x, _mm256_shuffle_epi8(tab, x));
 
-	for (int i = 0; i < 2; i++) {
-		__m256i x = _mm256_loadu_si256(
-			(const __m256i *)(const void *)(p + 32 * i));
-		__m256i t = _mm256_or_si256(
-			_mm256_or_si256(_mm256_cmpeq_epi8(x, vd),
-					_mm256_cmpeq_epi8(x, vq)),
-			_mm256_or_si256(_mm256_cmpeq_epi8(x, vl),
-					_mm256_cmpeq_epi8(x, vz)));
-		/* bytes >= 0x80 are events too: their top bit is set */
-		t = _mm256_or_si256(t, x);
-		m |= (uint64_t)(uint32_t)_mm256_movemask_epi8(t) << (32 * i);
-	}
-	return m;
+	*ev = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(t, x));
+	*dl = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, vd));
+}
+
+__attribute__((target("avx2"))) INLINE struct bits
+block_avx2(const uint8_t *p, const struct classes *c)
+{
+	const __m256i tab =
+		_mm256_loadu_si256((const __m256i *)(const void *)c->nib);
+	const __m256i vd = _mm256_set1_epi8((char)c->d);
+	uint32_t e0, e1, d0, d1;
+	struct bits b;
+
+	half_avx2(p, tab, vd, &e0, &d0);
+	half_avx2(p + 32, tab, vd, &e1, &d1);
+	b.ev = (uint64_t)e1 << 32 | e0;
+	b.dl = (uint64_t)d1 << 32 | d0;
+	return b;
 }
 #endif
 
 #ifdef CSV_SSE2
-INLINE uint64_t block_sse2(const uint8_t *p, uint8_t d)
+INLINE struct bits block_sse2(const uint8_t *p, const struct classes *c)
 {
-	const __m128i vd = _mm_set1_epi8((char)d);
+	const __m128i vd = _mm_set1_epi8((char)c->d);
 	const __m128i vq = _mm_set1_epi8('"'), vl = _mm_set1_epi8('\n');
 	const __m128i vz = _mm_setzero_si128();
-	uint64_t m = 0;
+	struct bits b = { 0, 0 };
 
 	for (int i = 0; i < 4; i++) {
 		__m128i x = _mm_loadu_si128(
 			(const __m128i *)(const void *)(p + 16 * i));
+		__m128i isd = _mm_cmpeq_epi8(x, vd);
 		__m128i t = _mm_or_si128(
-			_mm_or_si128(_mm_cmpeq_epi8(x, vd),
-				     _mm_cmpeq_epi8(x, vq)),
+			_mm_or_si128(isd, _mm_cmpeq_epi8(x, vq)),
 			_mm_or_si128(_mm_cmpeq_epi8(x, vl),
 				     _mm_cmpeq_epi8(x, vz)));
 		t = _mm_or_si128(t, x);
-		m |= (uint64_t)(uint16_t)_mm_movemask_epi8(t) << (16 * i);
+		b.ev |= (uint64_t)(uint16_t)_mm_movemask_epi8(t) << (16 * i);
+		b.dl |= (uint64_t)(uint16_t)_mm_movemask_epi8(isd)
+			<< (16 * i);
 	}
-	return m;
+	return b;
 }
-#else
+#endif
+
 /* High bit of each byte of y set exactly where that byte is zero (no
  * carries between bytes: the sum per byte is at most 0xfe). */
 static inline uint64_t zero_bytes(uint64_t y)
@@ -254,51 +296,90 @@ static inline uint64_t zero_bytes(uint64_t y)
 	return ~(((y & LOW7) + LOW7) | y | LOW7);
 }
 
-INLINE uint64_t block_swar(const uint8_t *p, uint8_t d)
+/* The 8 high bits of z gathered into one byte (byte k -> bit k). */
+static inline uint64_t gather_high(uint64_t z)
 {
-	const uint64_t vd = ONES * d;
-	uint64_t m = 0;
+	return ((z & HIGH) >> 7) * UINT64_C(0x0102040810204080) >> 56;
+}
+
+INLINE struct bits block_swar(const uint8_t *p, const struct classes *c)
+{
+	const uint64_t vd = ONES * c->d;
+	struct bits b = { 0, 0 };
 
 	for (int i = 0; i < 8; i++) {
 		uint64_t x = load64(p + 8 * i);
-		uint64_t z = zero_bytes(x ^ vd) | zero_bytes(x ^ (ONES * '"')) |
+		uint64_t zd = zero_bytes(x ^ vd);
+		uint64_t z = zd | zero_bytes(x ^ (ONES * '"')) |
 			     zero_bytes(x ^ (ONES * '\n')) | zero_bytes(x) |
 			     (x & HIGH);
-		/* Gather the 8 high bits into one byte (byte k -> bit k). */
-		m |= (((z >> 7) * UINT64_C(0x0102040810204080)) >> 56)
-		     << (8 * i);
+
+		b.ev |= gather_high(z) << (8 * i);
+		b.dl |= gather_high(zd) << (8 * i);
 	}
-	return m;
+	return b;
 }
-#endif
 
 /* Events of the block at blk, without those at or past end. */
-INLINE uint64_t block_at(const uint8_t *buf, size_t blk, size_t end,
-			 block_fn bf, uint8_t d)
+INLINE struct bits block_at(const uint8_t *buf, size_t blk, size_t end,
+			    block_fn bf, const struct classes *c)
 {
-	uint64_t m = bf(buf + blk, d);
+	struct bits b = bf(buf + blk, c);
 
 	if (end - blk < 64)
-		m &= (UINT64_C(1) << (end - blk)) - 1;
-	return m;
+		b.ev &= (UINT64_C(1) << (end - blk)) - 1;
+	return b;
 }
 
-/* Position of the next event, or end when there is none. */
+/* Position of the next event, or end when there is none (s: the
+ * block's bits still to visit). */
 INLINE size_t next_ev(const uint8_t *buf, size_t end, size_t *blk,
-		      uint64_t *m, block_fn bf, uint8_t d)
+		      struct bits *s, block_fn bf, const struct classes *c)
 {
 	size_t k;
 
-	while (*m == 0) {
+	while (s->ev == 0) {
 		if (end - *blk <= 64)
 			return end;
 		*blk += 64;
-		*m = block_at(buf, *blk, end, bf, d);
+		*s = block_at(buf, *blk, end, bf, c);
 	}
-	k = (size_t)__builtin_ctzll(*m);
-	*m &= *m - 1;
+	k = (size_t)__builtin_ctzll(s->ev);
+	s->ev &= s->ev - 1;
 	return *blk + k;
 }
+
+/*
+ * Plain fields from delimiter bits: for each bit i of dd, in order, a
+ * field without flags from *fs up to the delimiter at blk + i, and *fs
+ * moves past it.  Returns the slot after the last field; room for them
+ * is the caller's.
+ */
+static inline void set_flags(struct csv_field *f, unsigned fl)
+{
+	uint8_t b = (uint8_t)fl;
+
+	memcpy(&f->quoted, &b, 1);
+}
+
+INLINE struct csv_field *emit(struct csv_field *fp, const uint8_t *buf,
+			      size_t blk, size_t *fs, uint64_t dd)
+{
+	const char *b = (const char *)buf + blk, *st = (const char *)buf + *fs;
+
+	for (; dd; dd &= dd - 1) {
+		const char *at = b + __builtin_ctzll(dd);
+
+		fp->p = st;
+		fp->len = (size_t)(at - st);
+		set_flags(fp, 0);
+		fp++;
+		st = at + 1;
+	}
+	*fs = (size_t)(st - (const char *)buf);
+	return fp;
+}
+
 
 /*
  * Index of the first byte >= 0x80 in p[i..n), or n: a word at a time, the
@@ -516,6 +597,22 @@ static int grow_fields(struct csv_reader *r, struct kerr *e)
 
 /* ------------------------------------------------------------ structure */
 
+/* d is ';', ',' or TAB. */
+static void set_delim(struct csv_reader *r, char d)
+{
+	uint8_t *n = r->cls.nib;
+
+	memset(n, 0xFF, sizeof r->cls.nib);
+	for (int h = 0; h < 32; h += 16) {
+		n[h + 0] = '\0';
+		n[h + '\n'] = '\n';
+		n[h + ('"' & 15)] = '"';
+		n[h + (d & 15)] = (uint8_t)d;
+	}
+	r->cls.d = (uint8_t)d;
+	r->delim = d;
+}
+
 /*
  * Choose the delimiter from the first non-empty record: the most frequent
  * of ';' ',' TAB outside quotes (a quote opens a quoted field right after
@@ -590,26 +687,19 @@ static int detect_delimiter(struct csv_reader *r)
 	if (i == stop && !cut)
 		return MORE;
 	if (semi && semi >= comma && semi >= tab)
-		r->delim = ';';
+		set_delim(r, ';');
 	else if (comma && comma >= tab)
-		r->delim = ',';
+		set_delim(r, ',');
 	else if (tab)
-		r->delim = '\t';
+		set_delim(r, '\t');
 	else
-		r->delim = ',';
+		set_delim(r, ',');
 	r->scan_ok = false;
 	return 0;
 }
 
 static int decode(struct csv_reader *r, struct csv_record *rec, size_t rs,
 		  size_t rlen, struct kerr *e);
-
-static inline void set_flags(struct csv_field *f, unsigned fl)
-{
-	uint8_t b = (uint8_t)fl;
-
-	memcpy(&f->quoted, &b, 1);
-}
 
 static inline unsigned get_flags(const struct csv_field *f)
 {
@@ -638,16 +728,18 @@ static inline unsigned get_flags(const struct csv_field *f)
  * one load, one comparison and the field's stores.
  */
 INLINE int parse_with(struct csv_reader *r, struct csv_record *rec,
-		     struct kerr *e, const block_fn bf)
+		     struct kerr *e, const block_fn bf, bool hand)
 {
 	const uint8_t *const buf = r->buf;
 	const size_t end = r->len, maxrec = r->max_record;
 	const bool eof = r->eof;
 	const uint8_t d = (uint8_t)r->delim;
+	const struct classes *const cls = &r->cls;
 	struct csv_field *F = r->fields, *fp, *fend = F + r->fcap;
 	size_t blk = r->blk, lim = r->lim, rs, nlim, fs, fe, ev, cq = 0, next;
 	size_t pfield;
-	uint64_t m = r->m, lfs, qline = 0;
+	struct bits s = r->s;
+	uint64_t lfs, qline = 0;
 	size_t nwork;
 	const char *problem;
 	unsigned fl, any;
@@ -690,6 +782,23 @@ INLINE int parse_with(struct csv_reader *r, struct csv_record *rec,
 		fl |= (bit);                                              \
 	} while (0)
 
+	if (hand) {
+		const struct hand *h = &r->hand;
+
+		rs = r->pos;
+		blk = h->blk;
+		s = h->s;
+		lim = h->lim;
+		fp = h->fp;
+		fs = h->fs;
+		lfs = h->lfs;
+		nwork = h->nwork;
+		any = h->any;
+		problem = NULL;
+		pfield = 0;
+		fl = 0;
+		goto unquoted;
+	}
 record:
 	rs = r->pos;
 	if (rs == end) {
@@ -705,7 +814,7 @@ record:
 	nlim = end - rs > maxrec ? rs + maxrec : end;
 	if (fresh || (nlim != lim && lim - blk < 64)) {
 		blk = rs;
-		m = block_at(buf, blk, nlim, bf, d);
+		s = block_at(buf, blk, nlim, bf, cls);
 		fresh = false;
 	}
 	lim = nlim;
@@ -722,7 +831,31 @@ record:
 	 * (then fs is still at the opening quote and fl has F_COPY). */
 unquoted:
 	for (;;) {
-		ev = next_ev(buf, lim, &blk, &m, bf, d);
+		/*
+		 * The common case: plain fields, one after another.  Every
+		 * delimiter before the next other event ends a field
+		 * without flags, so they are all taken from the mask at
+		 * once, a block at a time.  Anything else (another event,
+		 * flags on the field, too few field slots) is left to the
+		 * event loop below.
+		 */
+		while (fl == 0) {
+			uint64_t o = s.ev & ~s.dl, dd = s.ev & (o - 1) & ~o;
+
+			if (UNLIKELY(fend - fp < 64) &&
+			    (size_t)__builtin_popcountll(dd) >
+				    (size_t)(fend - fp))
+				break;
+			if (dd) {
+				s.ev ^= dd;
+				fp = emit(fp, buf, blk, &fs, dd);
+			}
+			if (s.ev || lim - blk <= 64)
+				break;
+			blk += 64;
+			s = block_at(buf, blk, lim, bf, cls);
+		}
+		ev = next_ev(buf, lim, &blk, &s, bf, cls);
 		if (UNLIKELY(ev == lim))
 			goto at_limit;
 		c = buf[ev];
@@ -744,8 +877,8 @@ unquoted:
 			if (utf8 && (k = utf8_len(buf + ev, end - ev)) != 0) {
 				/* its continuation bytes are events too */
 				while (--k)
-					(void)next_ev(buf, lim, &blk, &m, bf,
-						      d);
+					(void)next_ev(buf, lim, &blk, &s, bf,
+						      cls);
 				continue;
 			}
 			FLAG(F_HIGH);
@@ -811,7 +944,7 @@ quoted_field: /* the opening quote at fs is consumed */
 	fl |= F_QUOTED;
 	qline = r->line + lfs;
 	for (;;) {
-		ev = next_ev(buf, lim, &blk, &m, bf, d);
+		ev = next_ev(buf, lim, &blk, &s, bf, cls);
 		if (UNLIKELY(ev == lim)) {
 			if (lim < end)
 				goto long_record_q;
@@ -835,7 +968,7 @@ quoted_field: /* the opening quote at fs is consumed */
 			if (buf[ev + 1] == '"') {
 				FLAG(F_COPY);
 				/* the second quote (unless past lim) */
-				(void)next_ev(buf, lim, &blk, &m, bf, d);
+				(void)next_ev(buf, lim, &blk, &s, bf, cls);
 				continue;
 			}
 			cq = ev;
@@ -846,8 +979,8 @@ quoted_field: /* the opening quote at fs is consumed */
 		} else if (c >= 0x80) {
 			if (utf8 && (k = utf8_len(buf + ev, end - ev)) != 0) {
 				while (--k)
-					(void)next_ev(buf, lim, &blk, &m, bf,
-						      d);
+					(void)next_ev(buf, lim, &blk, &s, bf,
+						      cls);
 				continue;
 			}
 			FLAG(F_HIGH);
@@ -875,7 +1008,7 @@ quoted_field: /* the opening quote at fs is consumed */
 	if (c == d) {
 		if (next >= rs + maxrec)
 			goto long_record;
-		(void)next_ev(buf, lim, &blk, &m, bf, d);
+		(void)next_ev(buf, lim, &blk, &s, bf, cls);
 		if (fl & F_COPY)
 			PUSH(buf + fs, next - fs);
 		else
@@ -886,7 +1019,7 @@ quoted_field: /* the opening quote at fs is consumed */
 	}
 	if (c == '\n' ||
 	    (c == '\r' && next + 1 < end && buf[next + 1] == '\n')) {
-		(void)next_ev(buf, lim, &blk, &m, bf, d);
+		(void)next_ev(buf, lim, &blk, &s, bf, cls);
 		fe = next;
 		next += c == '\n' ? 1 : 2;
 		lf_end = true;
@@ -936,7 +1069,7 @@ last_field:
 	r->line += lfs + lf_end;
 	r->pos = next;
 	r->blk = blk;
-	r->m = m;
+	r->s = s;
 	r->lim = lim;
 	r->scan_ok = !fresh;
 	/* no field is longer than the record */
@@ -956,47 +1089,238 @@ long_record_q:
 	return too_long(r, qline, e);
 }
 
+/* fast_with() results besides 0 (done) and errors (> 0); MORE is -1 */
+#define FAST_HAND (-2) /* carry on from r->hand in parse_with() */
+#define FAST_NONE (-3) /* parse_with() takes the record from its start */
+
 /*
- * parse_with instantiated per classifier: with bf a constant, the
- * compiler inlines the classifier into the loop, and the AVX2 copy is
- * compiled for AVX2 as a whole.  Chosen once per reader.
+ * The common record, parsed with as little state as possible: plain
+ * fields, quoted fields (with "" escapes, line ends and delimiters
+ * inside), and once the file is known to be UTF-8 valid sequences, up to
+ * an LF before the record limit.  Returns 0 with the record in *rec (an
+ * error only from decode(), as parse_with() would).  Anything else (a
+ * stray quote, NUL, another byte >= 0x80, text after a closing quote, an
+ * empty line, the end of the data or of the scanned blocks, too few
+ * field slots, a sequence or quote pair across two blocks) commits
+ * nothing and leaves the record to parse_with(): FAST_HAND in a plain
+ * field, with the state in r->hand, so that the work so far is kept;
+ * FAST_NONE where that is not simple (inside or right after a quoted
+ * field, or before the first block).
  */
-#ifdef CSV_AVX2
-/* BMI too: every AVX2 CPU has it, and tzcnt/blsr make the hop from one
- * event to the next a few instructions shorter (checked at pick). */
-__attribute__((target("avx2,bmi,bmi2"))) static int
-parse_avx2(struct csv_reader *r, struct csv_record *rec, struct kerr *e)
+INLINE int fast_with(struct csv_reader *r, struct csv_record *rec,
+		     struct kerr *e, const block_fn bf)
 {
-	return parse_with(r, rec, e, block_avx2);
-}
-#endif
+	const uint8_t *const buf = r->buf;
+	const size_t rs = r->pos, end = r->len;
+	struct csv_field *const F = r->fields, *fp = F;
+	struct csv_field *const fend = F + r->fcap;
+	const bool utf8 = r->enc == CSV_ENC_UTF8 && r->enc_line != 0;
+	/* a copy the field stores cannot alias, so it stays in registers */
+	const struct classes cls = r->cls;
+	size_t blk = r->blk, lim, fs = rs, ev, fe, next, nwork = 0, lfs = 0;
+	struct bits s = r->s;
+	uint64_t o, dd;
+	unsigned k, n, fl, any = 0;
+	uint8_t c;
 
+	if (UNLIKELY(!r->scan_ok || rs == end))
+		return FAST_NONE;
+	lim = end - rs > r->max_record ? rs + r->max_record : end;
+	/* a block cut off at the last record's lim: see parse_with */
+	if (UNLIKELY(lim != r->lim && r->lim - blk < 64))
+		return FAST_NONE;
+plain:
+	for (;;) {
+		o = s.ev & ~s.dl;
+		dd = s.ev & (o - 1) & ~o;
+		if (dd) {
+			if (UNLIKELY(fend - fp < 64) &&
+			    (size_t)__builtin_popcountll(dd) >
+				    (size_t)(fend - fp))
+				goto hand;
+			s.ev ^= dd;
+			fp = emit(fp, buf, blk, &fs, dd);
+		}
+		if (o) {
+			k = (unsigned)__builtin_ctzll(o);
+			ev = blk + k;
+			c = buf[ev];
+			if (LIKELY(c == '\n'))
+				break;
+			if (c == '"' && ev == fs && fp != fend)
+				goto quoted;
+			/* a valid sequence within this block: its bytes
+			 * are the next events */
+			if (!utf8 || c < 0x80 ||
+			    (n = (unsigned)utf8_len(buf + ev, end - ev)) == 0 ||
+			    k + n > 64)
+				goto hand;
+			s.ev &= ~(((UINT64_C(2) << (n - 1)) - 1) << k);
+			continue;
+		}
+		if (lim - blk <= 64)
+			goto hand;
+		blk += 64;
+		s = block_at(buf, blk, lim, bf, &cls);
+	}
+	fe = ev;
+	if (fe > fs && buf[fe - 1] == '\r')
+		fe--;
+	if (UNLIKELY(fp == fend || (fp == F && fe == fs)))
+		goto hand;
+	fp->p = (const char *)buf + fs;
+	fp->len = fe - fs;
+	set_flags(fp, 0);
+	fp++;
+	s.ev &= s.ev - 1; /* the LF */
+	next = ev + 1;
+
+commit:
+	rec->fields = F;
+	rec->n = (size_t)(fp - F);
+	rec->line = r->line;
+	rec->end_line = r->line + lfs;
+	rec->problem = NULL;
+	rec->problem_field = 0;
+	r->nwork = nwork;
+	r->line += lfs + 1;
+	r->pos = next;
+	r->blk = blk;
+	r->s = s;
+	r->lim = lim;
+	/* no field is longer than the record */
+	if (LIKELY(!any) && fe - rs <= r->max_field)
+		return 0;
+	return decode(r, rec, rs, fe - rs, e);
+
+quoted: /* the opening quote is at ev == fs, bit k */
+	fl = F_QUOTED;
+	s.ev &= s.ev - 1;
+	for (;;) {
+		while (s.ev == 0) {
+			if (lim - blk <= 64)
+				return FAST_NONE;
+			blk += 64;
+			s = block_at(buf, blk, lim, bf, &cls);
+		}
+		k = (unsigned)__builtin_ctzll(s.ev);
+		ev = blk + k;
+		c = buf[ev];
+		s.ev &= s.ev - 1;
+		if (c == '"') {
+			/* what follows, and a second quote's bit, must be
+			 * in this block and before lim */
+			if (ev + 1 >= lim || k == 63)
+				return FAST_NONE;
+			if (buf[ev + 1] == '"') {
+				s.ev &= s.ev - 1;
+				if (!(fl & F_COPY)) {
+					if (nwork < WORK_MAX)
+						r->work[nwork] = (size_t)(fp - F);
+					nwork++;
+				}
+				fl |= F_COPY;
+				continue;
+			}
+			break;
+		}
+		if (c == '\n') {
+			lfs++;
+		} else if (c >= 0x80) {
+			if (!utf8 ||
+			    (n = (unsigned)utf8_len(buf + ev, end - ev)) == 0 ||
+			    k + n > 64)
+				return FAST_NONE;
+			s.ev &= ~(((UINT64_C(2) << (n - 1)) - 1) << k);
+		} else if (c != cls.d) {
+			return FAST_NONE; /* NUL */
+		}
+	}
+	/* The closing quote at ev: then a delimiter or the line end, whose
+	 * event is the next bit of this block. */
+	next = ev + 1;
+	c = buf[next];
+	if (c == '\r' && next + 1 < lim && next + 1 - blk < 64 &&
+	    buf[next + 1] == '\n')
+		c = '\n';
+	else if (c != cls.d && c != '\n')
+		return FAST_NONE;
+	fp->p = (const char *)buf + fs + (fl & F_COPY ? 0 : 1);
+	fp->len = fl & F_COPY ? next - fs : ev - fs - 1;
+	set_flags(fp, fl);
+	fp++;
+	any |= fl & F_COPY;
+	s.ev &= s.ev - 1; /* the delimiter or LF */
+	if (c == '\n') {
+		fe = next;
+		next += buf[next] == '\r' ? 2 : 1;
+		goto commit;
+	}
+	fs = next + 1;
+	goto plain;
+
+hand:
+	r->hand.fp = fp;
+	r->hand.fs = fs;
+	r->hand.blk = blk;
+	r->hand.lim = lim;
+	r->hand.s = s;
+	r->hand.lfs = lfs;
+	r->hand.nwork = nwork;
+	r->hand.any = any;
+	return FAST_HAND;
+}
+
+/*
+ * The parsers, once per classifier: with bf a constant, the compiler
+ * inlines the classifier into the loops, and the AVX2 copy is compiled
+ * for AVX2 as a whole.  Chosen once per reader.  The general parser is
+ * kept out of line so that the fast one stays small.
+ */
+#define PARSERS(name, bf, ...)                                             \
+	__VA_ARGS__ __attribute__((noinline)) static int name##_slow(      \
+		struct csv_reader *r, struct csv_record *rec,              \
+		struct kerr *e, bool hand)                                 \
+	{                                                                  \
+		return parse_with(r, rec, e, bf, hand);                    \
+	}                                                                  \
+	__VA_ARGS__ static int name(struct csv_reader *r,                  \
+				    struct csv_record *rec, struct kerr *e) \
+	{                                                                  \
+		int rc = fast_with(r, rec, e, bf);                         \
+                                                                           \
+		if (LIKELY(rc >= 0))                                       \
+			return rc;                                         \
+		return name##_slow(r, rec, e, rc == FAST_HAND);            \
+	}
+
+#ifdef CSV_AVX2
+/* BMI and POPCNT too: every AVX2 CPU has them, and tzcnt/blsr make the
+ * hop from one event to the next a few instructions shorter (checked at
+ * pick). */
+PARSERS(parse_avx2, block_avx2,
+	__attribute__((target("avx2,bmi,bmi2,popcnt"))))
+#endif
 #ifdef CSV_SSE2
-static int parse_sse2(struct csv_reader *r, struct csv_record *rec,
-		      struct kerr *e)
-{
-	return parse_with(r, rec, e, block_sse2);
-}
-#else
-static int parse_swar(struct csv_reader *r, struct csv_record *rec,
-		      struct kerr *e)
-{
-	return parse_with(r, rec, e, block_swar);
-}
+PARSERS(parse_sse2, block_sse2)
 #endif
+/* Built everywhere, so tests can hold the others to it. */
+PARSERS(parse_swar, block_swar)
 
-static parse_fn pick_parse(void)
+/* The best parser up to `most` (a csv_classifier; CSV_CLS_BEST: any). */
+static parse_fn pick_parse(enum csv_classifier most)
 {
 #ifdef CSV_AVX2
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
-	    __builtin_cpu_supports("bmi2"))
+	if ((most == CSV_CLS_BEST || most >= CSV_CLS_AVX2) &&
+	    __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+	    __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt"))
 		return parse_avx2;
 #endif
 #ifdef CSV_SSE2
-	return parse_sse2;
-#else
-	return parse_swar;
+	if (most == CSV_CLS_BEST || most >= CSV_CLS_SSE2)
+		return parse_sse2;
 #endif
+	return parse_swar;
 }
 
 /* ------------------------------------------------------------- decoding */
@@ -1257,9 +1581,10 @@ static int open_common(struct csv_reader **out, struct ksrc *src,
 	r->max_record = o->max_record ? o->max_record : DEF_MAX_RECORD;
 	r->declared = o->encoding;
 	r->enc = o->encoding;
-	r->delim = o->delimiter;
+	if (o->delimiter)
+		set_delim(r, o->delimiter);
 	r->line = 1;
-	r->parse = pick_parse();
+	r->parse = pick_parse(o->classifier);
 	cap = o->buffer_size ? o->buffer_size : DEF_BUFFER;
 	if (cap < r->max_record + 64)
 		cap = r->max_record + 64;
@@ -1279,7 +1604,8 @@ static int open_common(struct csv_reader **out, struct ksrc *src,
 		 * past the data, which should at least be initialised. */
 		r->buf = calloc(1, r->bcap + PAD);
 	}
-	r->fcap = r->max_fields < 16 ? r->max_fields : 16;
+	/* room for the fast path in parse() (see there) from the start */
+	r->fcap = r->max_fields < 256 ? r->max_fields : 256;
 	r->fields = malloc(r->fcap * sizeof *r->fields);
 	if (!r->buf || !r->fields) {
 		csv_free(r);
@@ -1306,7 +1632,7 @@ static int resume(struct csv_reader *r, const struct csv_pos *at,
 	r->started = true;
 	r->base = at->offset;
 	r->line = at->line;
-	r->delim = at->delimiter;
+	set_delim(r, at->delimiter);
 	r->enc = at->encoding;
 	r->detected = at->detected;
 	r->bom = at->bom;
