@@ -331,6 +331,17 @@ INLINE struct bits block_at(const uint8_t *buf, size_t blk, size_t end,
 	return b;
 }
 
+/* block_at() for the block at bp, end at limp */
+INLINE struct bits block_ptr(const uint8_t *bp, const uint8_t *limp,
+			     block_fn bf, const struct classes *c)
+{
+	struct bits b = bf(bp, c);
+
+	if (limp - bp < 64)
+		b.ev &= (UINT64_C(1) << (limp - bp)) - 1;
+	return b;
+}
+
 /* Position of the next event, or end when there is none (s: the
  * block's bits still to visit). */
 INLINE size_t next_ev(const uint8_t *buf, size_t end, size_t *blk,
@@ -362,21 +373,32 @@ static inline void set_flags(struct csv_field *f, unsigned fl)
 	memcpy(&f->quoted, &b, 1);
 }
 
-INLINE struct csv_field *emit(struct csv_field *fp, const uint8_t *buf,
-			      size_t blk, size_t *fs, uint64_t dd)
+INLINE struct csv_field *emit_at(struct csv_field *fp, const uint8_t *bp,
+				 const uint8_t **fsp, uint64_t dd)
 {
-	const char *b = (const char *)buf + blk, *st = (const char *)buf + *fs;
+	const uint8_t *st = *fsp;
 
 	for (; dd; dd &= dd - 1) {
-		const char *at = b + __builtin_ctzll(dd);
+		const uint8_t *at = bp + __builtin_ctzll(dd);
 
-		fp->p = st;
+		fp->p = (const char *)st;
 		fp->len = (size_t)(at - st);
 		set_flags(fp, 0);
 		fp++;
 		st = at + 1;
 	}
-	*fs = (size_t)(st - (const char *)buf);
+	*fsp = st;
+	return fp;
+}
+
+/* emit_at() for positions as indices into buf (blk: the block's) */
+INLINE struct csv_field *emit(struct csv_field *fp, const uint8_t *buf,
+			      size_t blk, size_t *fs, uint64_t dd)
+{
+	const uint8_t *st = buf + *fs;
+
+	fp = emit_at(fp, buf + blk, &st, dd);
+	*fs = (size_t)(st - buf);
 	return fp;
 }
 
@@ -1110,25 +1132,30 @@ long_record_q:
 INLINE int fast_with(struct csv_reader *r, struct csv_record *rec,
 		     struct kerr *e, const block_fn bf)
 {
-	const uint8_t *const buf = r->buf;
-	const size_t rs = r->pos, end = r->len;
+	/* positions are pointers here: one register less per position
+	 * in the loops than an index and the buffer */
+	const uint8_t *const buf = r->buf, *const endp = buf + r->len;
+	const size_t rs = r->pos;
+	const uint8_t *const rsp = buf + rs;
 	struct csv_field *const F = r->fields, *fp = F;
 	struct csv_field *const fend = F + r->fcap;
 	const bool utf8 = r->enc == CSV_ENC_UTF8 && r->enc_line != 0;
 	/* a copy the field stores cannot alias, so it stays in registers */
 	const struct classes cls = r->cls;
-	size_t blk = r->blk, lim, fs = rs, ev, fe, next, nwork = 0, lfs = 0;
+	const uint8_t *bp = buf + r->blk, *limp, *fsp = rsp, *ev, *fe, *next;
+	size_t lim, nwork = 0, lfs = 0;
 	struct bits s = r->s;
 	uint64_t o, dd;
 	unsigned k, n, fl, any = 0;
 	uint8_t c;
 
-	if (UNLIKELY(!r->scan_ok || rs == end))
+	if (UNLIKELY(!r->scan_ok || rsp == endp))
 		return FAST_NONE;
-	lim = end - rs > r->max_record ? rs + r->max_record : end;
+	lim = r->len - rs > r->max_record ? rs + r->max_record : r->len;
 	/* a block cut off at the last record's lim: see parse_with */
-	if (UNLIKELY(lim != r->lim && r->lim - blk < 64))
+	if (UNLIKELY(lim != r->lim && r->lim - r->blk < 64))
 		return FAST_NONE;
+	limp = buf + lim;
 plain:
 	for (;;) {
 		o = s.ev & ~s.dl;
@@ -1139,37 +1166,38 @@ plain:
 				    (size_t)(fend - fp))
 				goto hand;
 			s.ev ^= dd;
-			fp = emit(fp, buf, blk, &fs, dd);
+			fp = emit_at(fp, bp, &fsp, dd);
 		}
 		if (o) {
 			k = (unsigned)__builtin_ctzll(o);
-			ev = blk + k;
-			c = buf[ev];
+			ev = bp + k;
+			c = *ev;
 			if (LIKELY(c == '\n'))
 				break;
-			if (c == '"' && ev == fs && fp != fend)
+			if (c == '"' && ev == fsp && fp != fend)
 				goto quoted;
 			/* a valid sequence within this block: its bytes
 			 * are the next events */
 			if (!utf8 || c < 0x80 ||
-			    (n = (unsigned)utf8_len(buf + ev, end - ev)) == 0 ||
+			    (n = (unsigned)utf8_len(ev, (size_t)(endp - ev))) ==
+				    0 ||
 			    k + n > 64)
 				goto hand;
 			s.ev &= ~(((UINT64_C(2) << (n - 1)) - 1) << k);
 			continue;
 		}
-		if (lim - blk <= 64)
+		if (limp - bp <= 64)
 			goto hand;
-		blk += 64;
-		s = block_at(buf, blk, lim, bf, &cls);
+		bp += 64;
+		s = block_ptr(bp, limp, bf, &cls);
 	}
 	fe = ev;
-	if (fe > fs && buf[fe - 1] == '\r')
+	if (fe > fsp && fe[-1] == '\r')
 		fe--;
-	if (UNLIKELY(fp == fend || (fp == F && fe == fs)))
+	if (UNLIKELY(fp == fend || (fp == F && fe == fsp)))
 		goto hand;
-	fp->p = (const char *)buf + fs;
-	fp->len = fe - fs;
+	fp->p = (const char *)fsp;
+	fp->len = (size_t)(fe - fsp);
 	set_flags(fp, 0);
 	fp++;
 	s.ev &= s.ev - 1; /* the LF */
@@ -1184,35 +1212,35 @@ commit:
 	rec->problem_field = 0;
 	r->nwork = nwork;
 	r->line += lfs + 1;
-	r->pos = next;
-	r->blk = blk;
+	r->pos = (size_t)(next - buf);
+	r->blk = (size_t)(bp - buf);
 	r->s = s;
 	r->lim = lim;
 	/* no field is longer than the record */
-	if (LIKELY(!any) && fe - rs <= r->max_field)
+	if (LIKELY(!any) && (size_t)(fe - rsp) <= r->max_field)
 		return 0;
-	return decode(r, rec, rs, fe - rs, e);
+	return decode(r, rec, rs, (size_t)(fe - rsp), e);
 
-quoted: /* the opening quote is at ev == fs, bit k */
+quoted: /* the opening quote is at ev == fsp, bit k */
 	fl = F_QUOTED;
 	s.ev &= s.ev - 1;
 	for (;;) {
 		while (s.ev == 0) {
-			if (lim - blk <= 64)
+			if (limp - bp <= 64)
 				return FAST_NONE;
-			blk += 64;
-			s = block_at(buf, blk, lim, bf, &cls);
+			bp += 64;
+			s = block_ptr(bp, limp, bf, &cls);
 		}
 		k = (unsigned)__builtin_ctzll(s.ev);
-		ev = blk + k;
-		c = buf[ev];
+		ev = bp + k;
+		c = *ev;
 		s.ev &= s.ev - 1;
 		if (c == '"') {
 			/* what follows, and a second quote's bit, must be
 			 * in this block and before lim */
-			if (ev + 1 >= lim || k == 63)
+			if (ev + 1 >= limp || k == 63)
 				return FAST_NONE;
-			if (buf[ev + 1] == '"') {
+			if (ev[1] == '"') {
 				s.ev &= s.ev - 1;
 				if (!(fl & F_COPY)) {
 					if (nwork < WORK_MAX)
@@ -1228,7 +1256,8 @@ quoted: /* the opening quote is at ev == fs, bit k */
 			lfs++;
 		} else if (c >= 0x80) {
 			if (!utf8 ||
-			    (n = (unsigned)utf8_len(buf + ev, end - ev)) == 0 ||
+			    (n = (unsigned)utf8_len(ev, (size_t)(endp - ev))) ==
+				    0 ||
 			    k + n > 64)
 				return FAST_NONE;
 			s.ev &= ~(((UINT64_C(2) << (n - 1)) - 1) << k);
@@ -1236,33 +1265,34 @@ quoted: /* the opening quote is at ev == fs, bit k */
 			return FAST_NONE; /* NUL */
 		}
 	}
-	/* The closing quote at ev: then a delimiter or the line end, whose
-	 * event is the next bit of this block. */
+	/* The closing quote at ev (not the last bit of the block, nor at
+	 * lim): then a delimiter or the line end, whose event is the next
+	 * bit of this block. */
 	next = ev + 1;
-	c = buf[next];
-	if (c == '\r' && next + 1 < lim && next + 1 - blk < 64 &&
-	    buf[next + 1] == '\n')
+	c = *next;
+	if (c == '\r' && next + 1 < limp && next + 1 - bp < 64 &&
+	    next[1] == '\n')
 		c = '\n';
 	else if (c != cls.d && c != '\n')
 		return FAST_NONE;
-	fp->p = (const char *)buf + fs + (fl & F_COPY ? 0 : 1);
-	fp->len = fl & F_COPY ? next - fs : ev - fs - 1;
+	fp->p = (const char *)fsp + (fl & F_COPY ? 0 : 1);
+	fp->len = (size_t)(fl & F_COPY ? next - fsp : ev - fsp - 1);
 	set_flags(fp, fl);
 	fp++;
 	any |= fl & F_COPY;
 	s.ev &= s.ev - 1; /* the delimiter or LF */
 	if (c == '\n') {
 		fe = next;
-		next += buf[next] == '\r' ? 2 : 1;
+		next += *next == '\r' ? 2 : 1;
 		goto commit;
 	}
-	fs = next + 1;
+	fsp = next + 1;
 	goto plain;
 
 hand:
 	r->hand.fp = fp;
-	r->hand.fs = fs;
-	r->hand.blk = blk;
+	r->hand.fs = (size_t)(fsp - buf);
+	r->hand.blk = (size_t)(bp - buf);
 	r->hand.lim = lim;
 	r->hand.s = s;
 	r->hand.lfs = lfs;
@@ -1713,13 +1743,18 @@ static int fail(struct csv_reader *r, int rc, struct kerr *e)
 	return rc;
 }
 
-int csv_next(struct csv_reader *r, struct csv_record *rec, struct kerr *e)
+/* csv_next() past its common case; rc: what r->parse() just returned
+ * (not 0), or 0 if it has not run. */
+static __attribute__((noinline)) int next_slow(struct csv_reader *r,
+					       struct csv_record *rec,
+					       struct kerr *e, int rc)
 {
 	struct kerr local;
-	int rc;
 
 	if (!e)
 		e = &local;
+	if (rc)
+		goto parsed;
 	if (UNLIKELY(r->failed)) {
 		memset(rec, 0, sizeof *rec);
 		*e = r->err;
@@ -1742,6 +1777,7 @@ int csv_next(struct csv_reader *r, struct csv_record *rec, struct kerr *e)
 			if (rc == 0)
 				return 0;
 		}
+parsed:
 		if (rc == MORE) {
 			rc = refill(r, e);
 			if (rc == 0)
@@ -1750,6 +1786,19 @@ int csv_next(struct csv_reader *r, struct csv_record *rec, struct kerr *e)
 		memset(rec, 0, sizeof *rec);
 		return fail(r, rc, e);
 	}
+}
+
+int csv_next(struct csv_reader *r, struct csv_record *rec, struct kerr *e)
+{
+	int rc;
+
+	if (LIKELY(e && !r->failed && r->started && r->delim)) {
+		rc = r->parse(r, rec, e);
+		if (LIKELY(rc == 0))
+			return 0;
+		return next_slow(r, rec, e, rc);
+	}
+	return next_slow(r, rec, e, 0);
 }
 
 uint64_t csv_bytes_read(const struct csv_reader *r)
