@@ -74,6 +74,10 @@
  * decode() settles it to 0 or 1; decode() runs whenever a record has
  * F_COPY or F_HIGH, and F_QUOTED == 1 makes the byte a valid bool as it
  * stands otherwise.  Only set_flags/get_flags touch the byte as a byte.
+ *
+ * A plain field's byte is 0, and the parser stores no byte for it: every
+ * slot's byte is kept 0 except in the first `dirty` slots (where a
+ * record had flags), which are cleared before the next parse.
  */
 #define F_QUOTED 1u /* the field began with a quote */
 #define F_COPY 2u   /* the value must be rebuilt from the raw bytes */
@@ -168,6 +172,7 @@ struct csv_reader {
 
 	parse_fn parse;
 	struct hand hand;
+	size_t dirty; /* see F_QUOTED */
 
 	int failed;
 	struct kerr err;
@@ -383,7 +388,6 @@ INLINE struct csv_field *emit_at(struct csv_field *fp, const uint8_t *bp,
 
 		fp->p = (const char *)st;
 		fp->len = (size_t)(at - st);
-		set_flags(fp, 0);
 		fp++;
 		st = at + 1;
 	}
@@ -612,6 +616,8 @@ static int grow_fields(struct csv_reader *r, struct kerr *e)
 	f = realloc(r->fields, n * sizeof *f);
 	if (!f)
 		return kerr_set(e, KERR_NOMEM, r->name, "cannot allocate");
+	for (size_t i = r->fcap; i < n; i++)
+		set_flags(&f[i], 0);
 	r->fields = f;
 	r->fcap = n;
 	return 0;
@@ -789,7 +795,11 @@ INLINE int parse_with(struct csv_reader *r, struct csv_record *rec,
 		}                                                         \
 		fp->p = (const char *)(P);                                \
 		fp->len = (L);                                            \
-		set_flags(fp, fl);                                        \
+		if (fl) {                                                 \
+			set_flags(fp, fl);                                \
+			if (NF + 1 > r->dirty)                            \
+				r->dirty = NF + 1;                        \
+		}                                                         \
 		fp++;                                                     \
 		any |= fl;                                                \
 	} while (0)
@@ -1198,7 +1208,6 @@ plain:
 		goto hand;
 	fp->p = (const char *)fsp;
 	fp->len = (size_t)(fe - fsp);
-	set_flags(fp, 0);
 	fp++;
 	s.ev &= s.ev - 1; /* the LF */
 	next = ev + 1;
@@ -1279,6 +1288,7 @@ quoted: /* the opening quote is at ev == fsp, bit k */
 	fp->len = (size_t)(fl & F_COPY ? next - fsp : ev - fsp - 1);
 	set_flags(fp, fl);
 	fp++;
+	r->dirty = (size_t)(fp - F); /* fp only grows here */
 	any |= fl & F_COPY;
 	s.ev &= s.ev - 1; /* the delimiter or LF */
 	if (c == '\n') {
@@ -1301,6 +1311,13 @@ hand:
 	return FAST_HAND;
 }
 
+static void clean_flags(struct csv_reader *r)
+{
+	for (size_t i = 0; i < r->dirty; i++)
+		set_flags(&r->fields[i], 0);
+	r->dirty = 0;
+}
+
 /*
  * The parsers, once per classifier: with bf a constant, the compiler
  * inlines the classifier into the loops, and the AVX2 copy is compiled
@@ -1317,10 +1334,16 @@ hand:
 	__VA_ARGS__ static int name(struct csv_reader *r,                  \
 				    struct csv_record *rec, struct kerr *e) \
 	{                                                                  \
-		int rc = fast_with(r, rec, e, bf);                         \
+		int rc;                                                    \
                                                                            \
+		if (UNLIKELY(r->dirty))                                    \
+			clean_flags(r);                                    \
+		rc = fast_with(r, rec, e, bf);                             \
 		if (LIKELY(rc >= 0))                                       \
 			return rc;                                         \
+		/* starting over: slots it flagged are plain again */      \
+		if (rc == FAST_NONE && r->dirty)                           \
+			clean_flags(r);                                    \
 		return name##_slow(r, rec, e, rc == FAST_HAND);            \
 	}
 
@@ -1355,32 +1378,51 @@ static parse_fn pick_parse(enum csv_classifier most)
 
 /* ------------------------------------------------------------- decoding */
 
+/* Index of the first quote or NUL in raw[i..n), or n: a word at a time
+ * while whole words are left. */
+static inline size_t next_quote_nul(const uint8_t *raw, size_t i, size_t n)
+{
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w = load64(raw + i);
+		uint64_t z = (zero_bytes(w) | zero_bytes(w ^ (ONES * '"'))) &
+			     HIGH;
+
+		if (z)
+			return i + ((size_t)__builtin_ctzll(z) >> 3);
+	}
+	while (i < n && raw[i] != '"' && raw[i] != '\0')
+		i++;
+	return i;
+}
+
 /* The value of a field that must be rebuilt: "" -> ", the quotes around
- * the quoted part dropped, text after it kept, NUL bytes dropped. */
+ * the quoted part dropped, text after it kept, NUL bytes dropped.  The
+ * bytes between those are copied a span at a time. */
 static size_t unescape(const uint8_t *raw, size_t n, bool quoted,
 		       uint8_t *out)
 {
-	size_t i = 0, o = 0;
+	size_t i = quoted ? 1 : 0, o = 0, j;
 
-	if (quoted) {
-		for (i = 1; i < n; i++) {
-			if (raw[i] == '"') {
-				if (i + 1 < n && raw[i + 1] == '"') {
-					out[o++] = '"';
-					i++;
-					continue;
-				}
-				i++;
-				break;
-			}
-			if (raw[i])
-				out[o++] = raw[i];
+	for (;;) {
+		j = next_quote_nul(raw, i, n);
+		memcpy(out + o, raw + i, j - i);
+		o += j - i;
+		if (j == n)
+			return o;
+		i = j + 1;
+		if (raw[j] == '\0')
+			continue; /* dropped */
+		if (!quoted) {
+			out[o++] = '"'; /* text after the quoted part */
+			continue;
 		}
+		if (i < n && raw[i] == '"') {
+			out[o++] = '"';
+			i++;
+			continue;
+		}
+		quoted = false; /* the closing quote */
 	}
-	for (; i < n; i++)
-		if (raw[i])
-			out[o++] = raw[i];
-	return o;
 }
 
 /* Where a byte of a field's value sits: LFs survive unescaping, so
@@ -1636,7 +1678,7 @@ static int open_common(struct csv_reader **out, struct ksrc *src,
 	}
 	/* room for the fast path in parse() (see there) from the start */
 	r->fcap = r->max_fields < 256 ? r->max_fields : 256;
-	r->fields = malloc(r->fcap * sizeof *r->fields);
+	r->fields = calloc(r->fcap, sizeof *r->fields);
 	if (!r->buf || !r->fields) {
 		csv_free(r);
 		return kerr_set(e, KERR_NOMEM, name, "cannot allocate");
