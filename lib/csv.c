@@ -1,12 +1,19 @@
 /*
- * csv — streaming reader.  Speed comes from four choices:
+ * csv — streaming reader.  Speed comes from five choices:
  *
  *  - Structure is found per 64-byte block: one pass marks every byte that
  *    can change the parser's state (delimiter, quote, LF, NUL) or the
- *    field's decoding (>= 0x80) in a bit mask, and the parser hops from
- *    bit to bit.  Plain ASCII field bytes are never looked at one by one.
- *    CR is not an event: it matters only right before an LF, where it is
- *    looked up.
+ *    field's decoding (>= 0x80) in a bit mask, and the delimiters among
+ *    them in a second one.  Plain ASCII field bytes are never looked at
+ *    one by one.  CR is not an event: it matters only right before an
+ *    LF, where it is looked up.
+ *  - Most records take a fast path (fast_with) with little state: the
+ *    delimiters before the next other event become fields straight from
+ *    the masks, a run at a time, and quoted fields and UTF-8 sequences
+ *    are stepped over where they are simple.  Anything else hands the
+ *    record, mid-way or from its start, to the general parser
+ *    (parse_with), which hops from event to event; both give the same
+ *    records and errors (the tests and the fuzz target compare them).
  *  - Fields are pointers into the read buffer unless they must be rebuilt
  *    (escapes, NUL, text after a closing quote, Windows-1252).  Once a
  *    file is known to be UTF-8, each sequence is checked where the parser
@@ -17,8 +24,9 @@
  *    of the buffer, fills the rest and starts the record again.  Nothing
  *    is committed before a record is complete, so the attempt is
  *    side-effect free and this happens about once per buffer.
- *  - The parser is compiled once per classifier (AVX2, SSE2, plain C) so
- *    that the classifier is inlined into its loop; one is picked at open.
+ *  - The parsers are compiled once per classifier (AVX2, SSE2, plain C)
+ *    so that the classifier is inlined into their loops; one is picked at
+ *    open.
  *
  * A reader may also start mid-file from a csv_pos (another reader's state
  * between records), or parse a caller's block in place (csv_open_block:
@@ -91,20 +99,20 @@ _Static_assert(sizeof(bool) == 1, "flags ride in a bool's byte");
 /*
  * What a classifier finds in the 64 bytes at p (bit i for p[i]): ev where
  * p[i] is the delimiter d, a quote, LF, NUL or a byte >= 0x80 (an event);
- * dl where it is d.  Only ev is cut to the data (dl is read as ev & dl).
+ * ot where it is an event other than d.  Only ev is cut to the data (ot
+ * is read as ev & ot).
  * The best classifier for the CPU (AVX2, SSE2, plain C) is picked once at
  * csv_open.
  */
 struct bits {
-	uint64_t ev, dl;
+	uint64_t ev, ot;
 };
 
 /* What the classifiers look for, set with the delimiter (set_delim). */
 struct classes {
-	/* entry i (in both halves): the event byte whose low nibble is i;
-	 * where there is none, 0xFF, which no byte matches.  NUL, LF, the
-	 * quote and each possible delimiter (0x09 0x2C 0x3B) all have
-	 * different low nibbles. */
+	/* entry i (in both halves): the event byte other than d whose low
+	 * nibble is i; where there is none, 0xFF, which no byte matches.
+	 * NUL, LF and the quote have different low nibbles. */
 	uint8_t nib[32];
 	uint8_t d;
 };
@@ -237,18 +245,18 @@ static inline uint64_t load64(const uint8_t *p)
 }
 
 #ifdef CSV_AVX2
-/* The events of 32 bytes by one table lookup (classes.nib): a byte below
- * 0x80 is an event exactly when it equals the entry for its low nibble;
- * vpshufb gives 0 for bytes >= 0x80, which count through their top bit
- * instead. */
+/* The events of 32 bytes other than d by one table lookup (classes.nib):
+ * a byte below 0x80 is one exactly when it equals the entry for its low
+ * nibble; vpshufb gives 0 for bytes >= 0x80, which count through their
+ * top bit instead. */
 __attribute__((target("avx2"))) INLINE void
-half_avx2(const uint8_t *p, __m256i tab, __m256i vd, uint32_t *ev,
+half_avx2(const uint8_t *p, __m256i tab, __m256i vd, uint32_t *ot,
 	  uint32_t *dl)
 {
 	__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
 	__m256i t = _mm256_cmpeq_epi8(x, _mm256_shuffle_epi8(tab, x));
 
-	*ev = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(t, x));
+	*ot = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(t, x));
 	*dl = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, vd));
 }
 
@@ -263,8 +271,8 @@ block_avx2(const uint8_t *p, const struct classes *c)
 
 	half_avx2(p, tab, vd, &e0, &d0);
 	half_avx2(p + 32, tab, vd, &e1, &d1);
-	b.ev = (uint64_t)e1 << 32 | e0;
-	b.dl = (uint64_t)d1 << 32 | d0;
+	b.ot = (uint64_t)e1 << 32 | e0;
+	b.ev = b.ot | (uint64_t)d1 << 32 | d0;
 	return b;
 }
 #endif
@@ -280,14 +288,14 @@ INLINE struct bits block_sse2(const uint8_t *p, const struct classes *c)
 	for (int i = 0; i < 4; i++) {
 		__m128i x = _mm_loadu_si128(
 			(const __m128i *)(const void *)(p + 16 * i));
-		__m128i isd = _mm_cmpeq_epi8(x, vd);
 		__m128i t = _mm_or_si128(
-			_mm_or_si128(isd, _mm_cmpeq_epi8(x, vq)),
+			_mm_or_si128(x, _mm_cmpeq_epi8(x, vq)),
 			_mm_or_si128(_mm_cmpeq_epi8(x, vl),
 				     _mm_cmpeq_epi8(x, vz)));
-		t = _mm_or_si128(t, x);
-		b.ev |= (uint64_t)(uint16_t)_mm_movemask_epi8(t) << (16 * i);
-		b.dl |= (uint64_t)(uint16_t)_mm_movemask_epi8(isd)
+
+		b.ot |= (uint64_t)(uint16_t)_mm_movemask_epi8(t) << (16 * i);
+		b.ev |= (uint64_t)(uint16_t)_mm_movemask_epi8(
+				_mm_or_si128(t, _mm_cmpeq_epi8(x, vd)))
 			<< (16 * i);
 	}
 	return b;
@@ -314,13 +322,12 @@ INLINE struct bits block_swar(const uint8_t *p, const struct classes *c)
 
 	for (int i = 0; i < 8; i++) {
 		uint64_t x = load64(p + 8 * i);
-		uint64_t zd = zero_bytes(x ^ vd);
-		uint64_t z = zd | zero_bytes(x ^ (ONES * '"')) |
+		uint64_t z = zero_bytes(x ^ (ONES * '"')) |
 			     zero_bytes(x ^ (ONES * '\n')) | zero_bytes(x) |
 			     (x & HIGH);
 
-		b.ev |= gather_high(z) << (8 * i);
-		b.dl |= gather_high(zd) << (8 * i);
+		b.ot |= gather_high(z) << (8 * i);
+		b.ev |= gather_high(z | zero_bytes(x ^ vd)) << (8 * i);
 	}
 	return b;
 }
@@ -635,7 +642,6 @@ static void set_delim(struct csv_reader *r, char d)
 		n[h + 0] = '\0';
 		n[h + '\n'] = '\n';
 		n[h + ('"' & 15)] = '"';
-		n[h + (d & 15)] = (uint8_t)d;
 	}
 	r->cls.d = (uint8_t)d;
 	r->delim = d;
@@ -752,8 +758,9 @@ static inline unsigned get_flags(const struct csv_field *f)
  * is decided by the bytes alone, never by how the input was chunked, so
  * the first error in byte order wins whatever the buffer held.
  *
- * The loop over unquoted fields is the hot path: per delimiter one event,
- * one load, one comparison and the field's stores.
+ * In unquoted text, runs of delimiters are taken from the masks at once
+ * as in fast_with(); other events one at a time.  With `hand`, the
+ * record is taken over from fast_with() where it stopped (r->hand).
  */
 INLINE int parse_with(struct csv_reader *r, struct csv_record *rec,
 		     struct kerr *e, const block_fn bf, bool hand)
@@ -872,7 +879,7 @@ unquoted:
 		 * event loop below.
 		 */
 		while (fl == 0) {
-			uint64_t o = s.ev & ~s.dl, dd = s.ev & (o - 1) & ~o;
+			uint64_t o = s.ev & s.ot, dd = s.ev & (o - 1) & ~o;
 
 			if (UNLIKELY(fend - fp < 64) &&
 			    (size_t)__builtin_popcountll(dd) >
@@ -1168,7 +1175,7 @@ INLINE int fast_with(struct csv_reader *r, struct csv_record *rec,
 	limp = buf + lim;
 plain:
 	for (;;) {
-		o = s.ev & ~s.dl;
+		o = s.ev & s.ot;
 		dd = s.ev & (o - 1) & ~o;
 		if (dd) {
 			if (UNLIKELY(fend - fp < 64) &&
@@ -1345,6 +1352,14 @@ static void clean_flags(struct csv_reader *r)
 		if (rc == FAST_NONE && r->dirty)                           \
 			clean_flags(r);                                    \
 		return name##_slow(r, rec, e, rc == FAST_HAND);            \
+	}                                                                  \
+	__VA_ARGS__ static int name##_general(struct csv_reader *r,        \
+					      struct csv_record *rec,      \
+					      struct kerr *e)              \
+	{                                                                  \
+		if (r->dirty)                                              \
+			clean_flags(r);                                    \
+		return name##_slow(r, rec, e, false);                      \
 	}
 
 #ifdef CSV_AVX2
@@ -1360,20 +1375,21 @@ PARSERS(parse_sse2, block_sse2)
 /* Built everywhere, so tests can hold the others to it. */
 PARSERS(parse_swar, block_swar)
 
-/* The best parser up to `most` (a csv_classifier; CSV_CLS_BEST: any). */
-static parse_fn pick_parse(enum csv_classifier most)
+/* The best parser up to `most` (a csv_classifier; CSV_CLS_BEST: any);
+ * `general`: without the fast path. */
+static parse_fn pick_parse(enum csv_classifier most, bool general)
 {
 #ifdef CSV_AVX2
 	if ((most == CSV_CLS_BEST || most >= CSV_CLS_AVX2) &&
 	    __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
 	    __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt"))
-		return parse_avx2;
+		return general ? parse_avx2_general : parse_avx2;
 #endif
 #ifdef CSV_SSE2
 	if (most == CSV_CLS_BEST || most >= CSV_CLS_SSE2)
-		return parse_sse2;
+		return general ? parse_sse2_general : parse_sse2;
 #endif
-	return parse_swar;
+	return general ? parse_swar_general : parse_swar;
 }
 
 /* ------------------------------------------------------------- decoding */
@@ -1656,7 +1672,7 @@ static int open_common(struct csv_reader **out, struct ksrc *src,
 	if (o->delimiter)
 		set_delim(r, o->delimiter);
 	r->line = 1;
-	r->parse = pick_parse(o->classifier);
+	r->parse = pick_parse(o->classifier, o->no_fast_path);
 	cap = o->buffer_size ? o->buffer_size : DEF_BUFFER;
 	if (cap < r->max_record + 64)
 		cap = r->max_record + 64;

@@ -65,6 +65,8 @@ struct csv_opts {
 			     * Small values are for tests. */
 	enum csv_classifier classifier; /* for tests: the best one up to
 					 * this (BEST = 0: any) */
+	bool no_fast_path; /* for tests: every record through the general
+			    * parser */
 };
 
 struct csv_field {
