@@ -372,12 +372,6 @@ INLINE size_t next_ev(const uint8_t *buf, size_t end, size_t *blk,
 	return *blk + k;
 }
 
-/*
- * Plain fields from delimiter bits: for each bit i of dd, in order, a
- * field without flags from *fs up to the delimiter at blk + i, and *fs
- * moves past it.  Returns the slot after the last field; room for them
- * is the caller's.
- */
 static inline void set_flags(struct csv_field *f, unsigned fl)
 {
 	uint8_t b = (uint8_t)fl;
@@ -385,6 +379,12 @@ static inline void set_flags(struct csv_field *f, unsigned fl)
 	memcpy(&f->quoted, &b, 1);
 }
 
+/*
+ * Plain fields from delimiter bits: for each bit i of dd, in order, a
+ * field from *fsp up to the delimiter at bp + i, and *fsp moves past it.
+ * The flag bytes are left alone (they are 0: see F_QUOTED).  Returns the
+ * slot after the last field; room for them is the caller's.
+ */
 INLINE struct csv_field *emit_at(struct csv_field *fp, const uint8_t *bp,
 				 const uint8_t **fsp, uint64_t dd)
 {
@@ -412,7 +412,6 @@ INLINE struct csv_field *emit(struct csv_field *fp, const uint8_t *buf,
 	*fs = (size_t)(st - buf);
 	return fp;
 }
-
 
 /*
  * Index of the first byte >= 0x80 in p[i..n), or n: a word at a time, the
@@ -1143,8 +1142,8 @@ long_record_q:
  * field slots, a sequence or quote pair across two blocks) commits
  * nothing and leaves the record to parse_with(): FAST_HAND in a plain
  * field, with the state in r->hand, so that the work so far is kept;
- * FAST_NONE where that is not simple (inside or right after a quoted
- * field, or before the first block).
+ * FAST_NONE (from the record's start) inside a quoted field or right
+ * after one, or when the scanner is not set up for the record.
  */
 INLINE int fast_with(struct csv_reader *r, struct csv_record *rec,
 		     struct kerr *e, const block_fn bf)
