@@ -8,7 +8,10 @@
  * Properties:
  *   - the file read in one piece with the default buffer and trickled
  *     through the smallest buffer allowed gives the same records, the same
- *     final error (code, where, why) and the same encoding facts;
+ *     final error (code, where, why) and the same encoding facts; the
+ *     trickled reader also uses another byte classifier and, for every
+ *     other input length, no fast path (the input's length picks, so
+ *     that the option byte keeps its meaning);
  *   - errors carry their code, a location "line N..." and a reason, all
  *     printable ASCII; a failed or finished reader stays so;
  *   - every field is valid UTF-8 without NUL bytes and within max_field,
@@ -221,6 +224,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	set_limits(&o, (opt >> 4) & 3);
 	small = o;
 	small.buffer_size = 1;
+	small.classifier = (enum csv_classifier)(CSV_CLS_PLAIN + size % 3);
+	small.no_fast_path = (size / 3) % 2;
 
 	whole = lockstep(data, size, &o, SIZE_MAX, &small, steps[opt >> 6],
 			 true);

@@ -1,12 +1,19 @@
 /*
- * csv — streaming reader.  Speed comes from four choices:
+ * csv — streaming reader.  Speed comes from five choices:
  *
  *  - Structure is found per 64-byte block: one pass marks every byte that
  *    can change the parser's state (delimiter, quote, LF, NUL) or the
- *    field's decoding (>= 0x80) in a bit mask, and the parser hops from
- *    bit to bit.  Plain ASCII field bytes are never looked at one by one.
- *    CR is not an event: it matters only right before an LF, where it is
- *    looked up.
+ *    field's decoding (>= 0x80) in a bit mask, and the delimiters among
+ *    them in a second one.  Plain ASCII field bytes are never looked at
+ *    one by one.  CR is not an event: it matters only right before an
+ *    LF, where it is looked up.
+ *  - Most records take a fast path (fast_with) with little state: the
+ *    delimiters before the next other event become fields straight from
+ *    the masks, a run at a time, and quoted fields and UTF-8 sequences
+ *    are stepped over where they are simple.  Anything else hands the
+ *    record, mid-way or from its start, to the general parser
+ *    (parse_with), which hops from event to event; both give the same
+ *    records and errors (the tests and the fuzz target compare them).
  *  - Fields are pointers into the read buffer unless they must be rebuilt
  *    (escapes, NUL, text after a closing quote, Windows-1252).  Once a
  *    file is known to be UTF-8, each sequence is checked where the parser
@@ -17,8 +24,9 @@
  *    of the buffer, fills the rest and starts the record again.  Nothing
  *    is committed before a record is complete, so the attempt is
  *    side-effect free and this happens about once per buffer.
- *  - The parser is compiled once per classifier (AVX2, SSE2, plain C) so
- *    that the classifier is inlined into its loop; one is picked at open.
+ *  - The parsers are compiled once per classifier (AVX2, SSE2, plain C)
+ *    so that the classifier is inlined into their loops; one is picked at
+ *    open.
  *
  * A reader may also start mid-file from a csv_pos (another reader's state
  * between records), or parse a caller's block in place (csv_open_block:
@@ -74,6 +82,10 @@
  * decode() settles it to 0 or 1; decode() runs whenever a record has
  * F_COPY or F_HIGH, and F_QUOTED == 1 makes the byte a valid bool as it
  * stands otherwise.  Only set_flags/get_flags touch the byte as a byte.
+ *
+ * A plain field's byte is 0, and the parser stores no byte for it: every
+ * slot's byte is kept 0 except in the first `dirty` slots (where a
+ * record had flags), which are cleared before the next parse.
  */
 #define F_QUOTED 1u /* the field began with a quote */
 #define F_COPY 2u   /* the value must be rebuilt from the raw bytes */
@@ -85,11 +97,27 @@ _Static_assert(sizeof(bool) == 1, "flags ride in a bool's byte");
 #define WORK_MAX 8
 
 /*
- * A classifier: bit i of the result is set where p[i] is the delimiter d,
- * a quote, LF, NUL or a byte >= 0x80, for the 64 bytes at p.  The best one
- * for the CPU (AVX2, SSE2, plain C) is picked once at csv_open.
+ * What a classifier finds in the 64 bytes at p (bit i for p[i]): ev where
+ * p[i] is the delimiter d, a quote, LF, NUL or a byte >= 0x80 (an event);
+ * ot where it is an event other than d.  Only ev is cut to the data (ot
+ * is read as ev & ot).
+ * The best classifier for the CPU (AVX2, SSE2, plain C) is picked once at
+ * csv_open.
  */
-typedef uint64_t (*block_fn)(const uint8_t *p, uint8_t d);
+struct bits {
+	uint64_t ev, ot;
+};
+
+/* What the classifiers look for, set with the delimiter (set_delim). */
+struct classes {
+	/* entry i (in both halves): the event byte other than d whose low
+	 * nibble is i; where there is none, 0xFF, which no byte matches.
+	 * NUL, LF and the quote have different low nibbles. */
+	uint8_t nib[32];
+	uint8_t d;
+};
+
+typedef struct bits (*block_fn)(const uint8_t *p, const struct classes *c);
 
 struct csv_reader;
 /* The record parser, compiled once per classifier (see parse_with). */
@@ -101,6 +129,19 @@ typedef int (*parse_fn)(struct csv_reader *r, struct csv_record *rec,
 const char csv_problem_quote[] = "quote inside an unquoted field";
 const char csv_problem_trailing[] = "text after a closing quote";
 const char csv_problem_nul[] = "NUL byte";
+
+/* Where fast_with() stopped in a record it hands on to parse_with():
+ * the fields so far, the start of the current (plain) one, the scanner
+ * (the event it stopped at not yet taken), LFs in quoted fields so far,
+ * the work list's length and the flags seen. */
+struct hand {
+	struct csv_field *fp;
+	size_t fs, blk, lim;
+	struct bits s;
+	uint64_t lfs;
+	size_t nwork;
+	unsigned any;
+};
 
 struct csv_reader {
 	struct ksrc *src;
@@ -117,12 +158,13 @@ struct csv_reader {
 	uint64_t line; /* physical line at buf[pos] */
 	uint64_t more_qline; /* quote open when the record ran out (0: none) */
 	char delim;
+	struct classes cls; /* for delim */
 
 	/* Event scanner, kept across records: bits still to visit of the
 	 * 64-byte block starting at blk.  Invalid after the buffer moves. */
 	bool scan_ok;
 	size_t blk, lim;
-	uint64_t m;
+	struct bits s;
 
 	struct csv_field *fields;
 	size_t fcap;
@@ -137,6 +179,8 @@ struct csv_reader {
 	uint64_t enc_line;
 
 	parse_fn parse;
+	struct hand hand;
+	size_t dirty; /* see F_QUOTED */
 
 	int failed;
 	struct kerr err;
@@ -201,52 +245,63 @@ static inline uint64_t load64(const uint8_t *p)
 }
 
 #ifdef CSV_AVX2
-__attribute__((target("avx2"))) INLINE uint64_t
-block_avx2(const uint8_t *p, uint8_t d)
+/* The events of 32 bytes other than d by one table lookup (classes.nib):
+ * a byte below 0x80 is one exactly when it equals the entry for its low
+ * nibble; vpshufb gives 0 for bytes >= 0x80, which count through their
+ * top bit instead. */
+__attribute__((target("avx2"))) INLINE void
+half_avx2(const uint8_t *p, __m256i tab, __m256i vd, uint32_t *ot,
+	  uint32_t *dl)
 {
-	const __m256i vd = _mm256_set1_epi8((char)d);
-	const __m256i vq = _mm256_set1_epi8('"'), vl = _mm256_set1_epi8('\n');
-	const __m256i vz = _mm256_setzero_si256();
-	uint64_t m = 0;
+	__m256i x = _mm256_loadu_si256((const __m256i *)(const void *)p);
+	__m256i t = _mm256_cmpeq_epi8(x, _mm256_shuffle_epi8(tab, x));
 
-	for (int i = 0; i < 2; i++) {
-		__m256i x = _mm256_loadu_si256(
-			(const __m256i *)(const void *)(p + 32 * i));
-		__m256i t = _mm256_or_si256(
-			_mm256_or_si256(_mm256_cmpeq_epi8(x, vd),
-					_mm256_cmpeq_epi8(x, vq)),
-			_mm256_or_si256(_mm256_cmpeq_epi8(x, vl),
-					_mm256_cmpeq_epi8(x, vz)));
-		/* bytes >= 0x80 are events too: their top bit is set */
-		t = _mm256_or_si256(t, x);
-		m |= (uint64_t)(uint32_t)_mm256_movemask_epi8(t) << (32 * i);
-	}
-	return m;
+	*ot = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(t, x));
+	*dl = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(x, vd));
+}
+
+__attribute__((target("avx2"))) INLINE struct bits
+block_avx2(const uint8_t *p, const struct classes *c)
+{
+	const __m256i tab =
+		_mm256_loadu_si256((const __m256i *)(const void *)c->nib);
+	const __m256i vd = _mm256_set1_epi8((char)c->d);
+	uint32_t e0, e1, d0, d1;
+	struct bits b;
+
+	half_avx2(p, tab, vd, &e0, &d0);
+	half_avx2(p + 32, tab, vd, &e1, &d1);
+	b.ot = (uint64_t)e1 << 32 | e0;
+	b.ev = b.ot | (uint64_t)d1 << 32 | d0;
+	return b;
 }
 #endif
 
 #ifdef CSV_SSE2
-INLINE uint64_t block_sse2(const uint8_t *p, uint8_t d)
+INLINE struct bits block_sse2(const uint8_t *p, const struct classes *c)
 {
-	const __m128i vd = _mm_set1_epi8((char)d);
+	const __m128i vd = _mm_set1_epi8((char)c->d);
 	const __m128i vq = _mm_set1_epi8('"'), vl = _mm_set1_epi8('\n');
 	const __m128i vz = _mm_setzero_si128();
-	uint64_t m = 0;
+	struct bits b = { 0, 0 };
 
 	for (int i = 0; i < 4; i++) {
 		__m128i x = _mm_loadu_si128(
 			(const __m128i *)(const void *)(p + 16 * i));
 		__m128i t = _mm_or_si128(
-			_mm_or_si128(_mm_cmpeq_epi8(x, vd),
-				     _mm_cmpeq_epi8(x, vq)),
+			_mm_or_si128(x, _mm_cmpeq_epi8(x, vq)),
 			_mm_or_si128(_mm_cmpeq_epi8(x, vl),
 				     _mm_cmpeq_epi8(x, vz)));
-		t = _mm_or_si128(t, x);
-		m |= (uint64_t)(uint16_t)_mm_movemask_epi8(t) << (16 * i);
+
+		b.ot |= (uint64_t)(uint16_t)_mm_movemask_epi8(t) << (16 * i);
+		b.ev |= (uint64_t)(uint16_t)_mm_movemask_epi8(
+				_mm_or_si128(t, _mm_cmpeq_epi8(x, vd)))
+			<< (16 * i);
 	}
-	return m;
+	return b;
 }
-#else
+#endif
+
 /* High bit of each byte of y set exactly where that byte is zero (no
  * carries between bytes: the sum per byte is at most 0xfe). */
 static inline uint64_t zero_bytes(uint64_t y)
@@ -254,50 +309,108 @@ static inline uint64_t zero_bytes(uint64_t y)
 	return ~(((y & LOW7) + LOW7) | y | LOW7);
 }
 
-INLINE uint64_t block_swar(const uint8_t *p, uint8_t d)
+/* The 8 high bits of z gathered into one byte (byte k -> bit k). */
+static inline uint64_t gather_high(uint64_t z)
 {
-	const uint64_t vd = ONES * d;
-	uint64_t m = 0;
+	return ((z & HIGH) >> 7) * UINT64_C(0x0102040810204080) >> 56;
+}
+
+INLINE struct bits block_swar(const uint8_t *p, const struct classes *c)
+{
+	const uint64_t vd = ONES * c->d;
+	struct bits b = { 0, 0 };
 
 	for (int i = 0; i < 8; i++) {
 		uint64_t x = load64(p + 8 * i);
-		uint64_t z = zero_bytes(x ^ vd) | zero_bytes(x ^ (ONES * '"')) |
+		uint64_t z = zero_bytes(x ^ (ONES * '"')) |
 			     zero_bytes(x ^ (ONES * '\n')) | zero_bytes(x) |
 			     (x & HIGH);
-		/* Gather the 8 high bits into one byte (byte k -> bit k). */
-		m |= (((z >> 7) * UINT64_C(0x0102040810204080)) >> 56)
-		     << (8 * i);
+
+		b.ot |= gather_high(z) << (8 * i);
+		b.ev |= gather_high(z | zero_bytes(x ^ vd)) << (8 * i);
 	}
-	return m;
+	return b;
 }
-#endif
 
 /* Events of the block at blk, without those at or past end. */
-INLINE uint64_t block_at(const uint8_t *buf, size_t blk, size_t end,
-			 block_fn bf, uint8_t d)
+INLINE struct bits block_at(const uint8_t *buf, size_t blk, size_t end,
+			    block_fn bf, const struct classes *c)
 {
-	uint64_t m = bf(buf + blk, d);
+	struct bits b = bf(buf + blk, c);
 
 	if (end - blk < 64)
-		m &= (UINT64_C(1) << (end - blk)) - 1;
-	return m;
+		b.ev &= (UINT64_C(1) << (end - blk)) - 1;
+	return b;
 }
 
-/* Position of the next event, or end when there is none. */
+/* block_at() for the block at bp, end at limp */
+INLINE struct bits block_ptr(const uint8_t *bp, const uint8_t *limp,
+			     block_fn bf, const struct classes *c)
+{
+	struct bits b = bf(bp, c);
+
+	if (limp - bp < 64)
+		b.ev &= (UINT64_C(1) << (limp - bp)) - 1;
+	return b;
+}
+
+/* Position of the next event, or end when there is none (s: the
+ * block's bits still to visit). */
 INLINE size_t next_ev(const uint8_t *buf, size_t end, size_t *blk,
-		      uint64_t *m, block_fn bf, uint8_t d)
+		      struct bits *s, block_fn bf, const struct classes *c)
 {
 	size_t k;
 
-	while (*m == 0) {
+	while (s->ev == 0) {
 		if (end - *blk <= 64)
 			return end;
 		*blk += 64;
-		*m = block_at(buf, *blk, end, bf, d);
+		*s = block_at(buf, *blk, end, bf, c);
 	}
-	k = (size_t)__builtin_ctzll(*m);
-	*m &= *m - 1;
+	k = (size_t)__builtin_ctzll(s->ev);
+	s->ev &= s->ev - 1;
 	return *blk + k;
+}
+
+static inline void set_flags(struct csv_field *f, unsigned fl)
+{
+	uint8_t b = (uint8_t)fl;
+
+	memcpy(&f->quoted, &b, 1);
+}
+
+/*
+ * Plain fields from delimiter bits: for each bit i of dd, in order, a
+ * field from *fsp up to the delimiter at bp + i, and *fsp moves past it.
+ * The flag bytes are left alone (they are 0: see F_QUOTED).  Returns the
+ * slot after the last field; room for them is the caller's.
+ */
+INLINE struct csv_field *emit_at(struct csv_field *fp, const uint8_t *bp,
+				 const uint8_t **fsp, uint64_t dd)
+{
+	const uint8_t *st = *fsp;
+
+	for (; dd; dd &= dd - 1) {
+		const uint8_t *at = bp + __builtin_ctzll(dd);
+
+		fp->p = (const char *)st;
+		fp->len = (size_t)(at - st);
+		fp++;
+		st = at + 1;
+	}
+	*fsp = st;
+	return fp;
+}
+
+/* emit_at() for positions as indices into buf (blk: the block's) */
+INLINE struct csv_field *emit(struct csv_field *fp, const uint8_t *buf,
+			      size_t blk, size_t *fs, uint64_t dd)
+{
+	const uint8_t *st = buf + *fs;
+
+	fp = emit_at(fp, buf + blk, &st, dd);
+	*fs = (size_t)(st - buf);
+	return fp;
 }
 
 /*
@@ -509,12 +622,29 @@ static int grow_fields(struct csv_reader *r, struct kerr *e)
 	f = realloc(r->fields, n * sizeof *f);
 	if (!f)
 		return kerr_set(e, KERR_NOMEM, r->name, "cannot allocate");
+	for (size_t i = r->fcap; i < n; i++)
+		set_flags(&f[i], 0);
 	r->fields = f;
 	r->fcap = n;
 	return 0;
 }
 
 /* ------------------------------------------------------------ structure */
+
+/* d is ';', ',' or TAB. */
+static void set_delim(struct csv_reader *r, char d)
+{
+	uint8_t *n = r->cls.nib;
+
+	memset(n, 0xFF, sizeof r->cls.nib);
+	for (int h = 0; h < 32; h += 16) {
+		n[h + 0] = '\0';
+		n[h + '\n'] = '\n';
+		n[h + ('"' & 15)] = '"';
+	}
+	r->cls.d = (uint8_t)d;
+	r->delim = d;
+}
 
 /*
  * Choose the delimiter from the first non-empty record: the most frequent
@@ -590,26 +720,19 @@ static int detect_delimiter(struct csv_reader *r)
 	if (i == stop && !cut)
 		return MORE;
 	if (semi && semi >= comma && semi >= tab)
-		r->delim = ';';
+		set_delim(r, ';');
 	else if (comma && comma >= tab)
-		r->delim = ',';
+		set_delim(r, ',');
 	else if (tab)
-		r->delim = '\t';
+		set_delim(r, '\t');
 	else
-		r->delim = ',';
+		set_delim(r, ',');
 	r->scan_ok = false;
 	return 0;
 }
 
 static int decode(struct csv_reader *r, struct csv_record *rec, size_t rs,
 		  size_t rlen, struct kerr *e);
-
-static inline void set_flags(struct csv_field *f, unsigned fl)
-{
-	uint8_t b = (uint8_t)fl;
-
-	memcpy(&f->quoted, &b, 1);
-}
 
 static inline unsigned get_flags(const struct csv_field *f)
 {
@@ -634,20 +757,23 @@ static inline unsigned get_flags(const struct csv_field *f)
  * is decided by the bytes alone, never by how the input was chunked, so
  * the first error in byte order wins whatever the buffer held.
  *
- * The loop over unquoted fields is the hot path: per delimiter one event,
- * one load, one comparison and the field's stores.
+ * In unquoted text, runs of delimiters are taken from the masks at once
+ * as in fast_with(); other events one at a time.  With `hand`, the
+ * record is taken over from fast_with() where it stopped (r->hand).
  */
 INLINE int parse_with(struct csv_reader *r, struct csv_record *rec,
-		     struct kerr *e, const block_fn bf)
+		     struct kerr *e, const block_fn bf, bool hand)
 {
 	const uint8_t *const buf = r->buf;
 	const size_t end = r->len, maxrec = r->max_record;
 	const bool eof = r->eof;
 	const uint8_t d = (uint8_t)r->delim;
+	const struct classes *const cls = &r->cls;
 	struct csv_field *F = r->fields, *fp, *fend = F + r->fcap;
 	size_t blk = r->blk, lim = r->lim, rs, nlim, fs, fe, ev, cq = 0, next;
 	size_t pfield;
-	uint64_t m = r->m, lfs, qline = 0;
+	struct bits s = r->s;
+	uint64_t lfs, qline = 0;
 	size_t nwork;
 	const char *problem;
 	unsigned fl, any;
@@ -675,7 +801,11 @@ INLINE int parse_with(struct csv_reader *r, struct csv_record *rec,
 		}                                                         \
 		fp->p = (const char *)(P);                                \
 		fp->len = (L);                                            \
-		set_flags(fp, fl);                                        \
+		if (fl) {                                                 \
+			set_flags(fp, fl);                                \
+			if (NF + 1 > r->dirty)                            \
+				r->dirty = NF + 1;                        \
+		}                                                         \
 		fp++;                                                     \
 		any |= fl;                                                \
 	} while (0)
@@ -690,6 +820,23 @@ INLINE int parse_with(struct csv_reader *r, struct csv_record *rec,
 		fl |= (bit);                                              \
 	} while (0)
 
+	if (hand) {
+		const struct hand *h = &r->hand;
+
+		rs = r->pos;
+		blk = h->blk;
+		s = h->s;
+		lim = h->lim;
+		fp = h->fp;
+		fs = h->fs;
+		lfs = h->lfs;
+		nwork = h->nwork;
+		any = h->any;
+		problem = NULL;
+		pfield = 0;
+		fl = 0;
+		goto unquoted;
+	}
 record:
 	rs = r->pos;
 	if (rs == end) {
@@ -705,7 +852,7 @@ record:
 	nlim = end - rs > maxrec ? rs + maxrec : end;
 	if (fresh || (nlim != lim && lim - blk < 64)) {
 		blk = rs;
-		m = block_at(buf, blk, nlim, bf, d);
+		s = block_at(buf, blk, nlim, bf, cls);
 		fresh = false;
 	}
 	lim = nlim;
@@ -722,7 +869,31 @@ record:
 	 * (then fs is still at the opening quote and fl has F_COPY). */
 unquoted:
 	for (;;) {
-		ev = next_ev(buf, lim, &blk, &m, bf, d);
+		/*
+		 * The common case: plain fields, one after another.  Every
+		 * delimiter before the next other event ends a field
+		 * without flags, so they are all taken from the mask at
+		 * once, a block at a time.  Anything else (another event,
+		 * flags on the field, too few field slots) is left to the
+		 * event loop below.
+		 */
+		while (fl == 0) {
+			uint64_t o = s.ev & s.ot, dd = s.ev & (o - 1) & ~o;
+
+			if (UNLIKELY(fend - fp < 64) &&
+			    (size_t)__builtin_popcountll(dd) >
+				    (size_t)(fend - fp))
+				break;
+			if (dd) {
+				s.ev ^= dd;
+				fp = emit(fp, buf, blk, &fs, dd);
+			}
+			if (s.ev || lim - blk <= 64)
+				break;
+			blk += 64;
+			s = block_at(buf, blk, lim, bf, cls);
+		}
+		ev = next_ev(buf, lim, &blk, &s, bf, cls);
 		if (UNLIKELY(ev == lim))
 			goto at_limit;
 		c = buf[ev];
@@ -744,8 +915,8 @@ unquoted:
 			if (utf8 && (k = utf8_len(buf + ev, end - ev)) != 0) {
 				/* its continuation bytes are events too */
 				while (--k)
-					(void)next_ev(buf, lim, &blk, &m, bf,
-						      d);
+					(void)next_ev(buf, lim, &blk, &s, bf,
+						      cls);
 				continue;
 			}
 			FLAG(F_HIGH);
@@ -811,7 +982,7 @@ quoted_field: /* the opening quote at fs is consumed */
 	fl |= F_QUOTED;
 	qline = r->line + lfs;
 	for (;;) {
-		ev = next_ev(buf, lim, &blk, &m, bf, d);
+		ev = next_ev(buf, lim, &blk, &s, bf, cls);
 		if (UNLIKELY(ev == lim)) {
 			if (lim < end)
 				goto long_record_q;
@@ -835,7 +1006,7 @@ quoted_field: /* the opening quote at fs is consumed */
 			if (buf[ev + 1] == '"') {
 				FLAG(F_COPY);
 				/* the second quote (unless past lim) */
-				(void)next_ev(buf, lim, &blk, &m, bf, d);
+				(void)next_ev(buf, lim, &blk, &s, bf, cls);
 				continue;
 			}
 			cq = ev;
@@ -846,8 +1017,8 @@ quoted_field: /* the opening quote at fs is consumed */
 		} else if (c >= 0x80) {
 			if (utf8 && (k = utf8_len(buf + ev, end - ev)) != 0) {
 				while (--k)
-					(void)next_ev(buf, lim, &blk, &m, bf,
-						      d);
+					(void)next_ev(buf, lim, &blk, &s, bf,
+						      cls);
 				continue;
 			}
 			FLAG(F_HIGH);
@@ -875,7 +1046,7 @@ quoted_field: /* the opening quote at fs is consumed */
 	if (c == d) {
 		if (next >= rs + maxrec)
 			goto long_record;
-		(void)next_ev(buf, lim, &blk, &m, bf, d);
+		(void)next_ev(buf, lim, &blk, &s, bf, cls);
 		if (fl & F_COPY)
 			PUSH(buf + fs, next - fs);
 		else
@@ -886,7 +1057,7 @@ quoted_field: /* the opening quote at fs is consumed */
 	}
 	if (c == '\n' ||
 	    (c == '\r' && next + 1 < end && buf[next + 1] == '\n')) {
-		(void)next_ev(buf, lim, &blk, &m, bf, d);
+		(void)next_ev(buf, lim, &blk, &s, bf, cls);
 		fe = next;
 		next += c == '\n' ? 1 : 2;
 		lf_end = true;
@@ -936,7 +1107,7 @@ last_field:
 	r->line += lfs + lf_end;
 	r->pos = next;
 	r->blk = blk;
-	r->m = m;
+	r->s = s;
 	r->lim = lim;
 	r->scan_ok = !fresh;
 	/* no field is longer than the record */
@@ -956,77 +1127,317 @@ long_record_q:
 	return too_long(r, qline, e);
 }
 
+/* fast_with() results besides 0 (done) and errors (> 0); MORE is -1 */
+#define FAST_HAND (-2) /* carry on from r->hand in parse_with() */
+#define FAST_NONE (-3) /* parse_with() takes the record from its start */
+
 /*
- * parse_with instantiated per classifier: with bf a constant, the
- * compiler inlines the classifier into the loop, and the AVX2 copy is
- * compiled for AVX2 as a whole.  Chosen once per reader.
+ * The common record, parsed with as little state as possible: plain
+ * fields, quoted fields (with "" escapes, line ends and delimiters
+ * inside), and once the file is known to be UTF-8 valid sequences, up to
+ * an LF before the record limit.  Returns 0 with the record in *rec (an
+ * error only from decode(), as parse_with() would).  Anything else (a
+ * stray quote, NUL, another byte >= 0x80, text after a closing quote, an
+ * empty line, the end of the data or of the scanned blocks, too few
+ * field slots, a sequence or quote pair across two blocks) commits
+ * nothing and leaves the record to parse_with(): FAST_HAND in a plain
+ * field, with the state in r->hand, so that the work so far is kept;
+ * FAST_NONE (from the record's start) inside a quoted field or right
+ * after one, or when the scanner is not set up for the record.
  */
-#ifdef CSV_AVX2
-/* BMI too: every AVX2 CPU has it, and tzcnt/blsr make the hop from one
- * event to the next a few instructions shorter (checked at pick). */
-__attribute__((target("avx2,bmi,bmi2"))) static int
-parse_avx2(struct csv_reader *r, struct csv_record *rec, struct kerr *e)
+INLINE int fast_with(struct csv_reader *r, struct csv_record *rec,
+		     struct kerr *e, const block_fn bf)
 {
-	return parse_with(r, rec, e, block_avx2);
-}
-#endif
+	/* positions are pointers here: one register less per position
+	 * in the loops than an index and the buffer */
+	const uint8_t *const buf = r->buf, *const endp = buf + r->len;
+	const size_t rs = r->pos;
+	const uint8_t *const rsp = buf + rs;
+	struct csv_field *const F = r->fields, *fp = F;
+	struct csv_field *const fend = F + r->fcap;
+	const bool utf8 = r->enc == CSV_ENC_UTF8 && r->enc_line != 0;
+	/* a copy the field stores cannot alias, so it stays in registers */
+	const struct classes cls = r->cls;
+	const uint8_t *bp = buf + r->blk, *limp, *fsp = rsp, *ev, *fe, *next;
+	size_t lim, nwork = 0, lfs = 0;
+	struct bits s = r->s;
+	uint64_t o, dd;
+	unsigned k, n, fl, any = 0;
+	uint8_t c;
 
-#ifdef CSV_SSE2
-static int parse_sse2(struct csv_reader *r, struct csv_record *rec,
-		      struct kerr *e)
-{
-	return parse_with(r, rec, e, block_sse2);
-}
-#else
-static int parse_swar(struct csv_reader *r, struct csv_record *rec,
-		      struct kerr *e)
-{
-	return parse_with(r, rec, e, block_swar);
-}
-#endif
+	if (UNLIKELY(!r->scan_ok || rsp == endp))
+		return FAST_NONE;
+	lim = r->len - rs > r->max_record ? rs + r->max_record : r->len;
+	/* a block cut off at the last record's lim: see parse_with */
+	if (UNLIKELY(lim != r->lim && r->lim - r->blk < 64))
+		return FAST_NONE;
+	limp = buf + lim;
+plain:
+	for (;;) {
+		o = s.ev & s.ot;
+		dd = s.ev & (o - 1) & ~o;
+		if (dd) {
+			if (UNLIKELY(fend - fp < 64) &&
+			    (size_t)__builtin_popcountll(dd) >
+				    (size_t)(fend - fp))
+				goto hand;
+			s.ev ^= dd;
+			fp = emit_at(fp, bp, &fsp, dd);
+		}
+		if (o) {
+			k = (unsigned)__builtin_ctzll(o);
+			ev = bp + k;
+			c = *ev;
+			if (LIKELY(c == '\n'))
+				break;
+			if (c == '"' && ev == fsp && fp != fend)
+				goto quoted;
+			/* a valid sequence within this block: its bytes
+			 * are the next events */
+			if (!utf8 || c < 0x80 ||
+			    (n = (unsigned)utf8_len(ev, (size_t)(endp - ev))) ==
+				    0 ||
+			    k + n > 64)
+				goto hand;
+			s.ev &= ~(((UINT64_C(2) << (n - 1)) - 1) << k);
+			continue;
+		}
+		if (limp - bp <= 64)
+			goto hand;
+		bp += 64;
+		s = block_ptr(bp, limp, bf, &cls);
+	}
+	fe = ev;
+	if (fe > fsp && fe[-1] == '\r')
+		fe--;
+	if (UNLIKELY(fp == fend || (fp == F && fe == fsp)))
+		goto hand;
+	fp->p = (const char *)fsp;
+	fp->len = (size_t)(fe - fsp);
+	fp++;
+	s.ev &= s.ev - 1; /* the LF */
+	next = ev + 1;
 
-static parse_fn pick_parse(void)
+commit:
+	rec->fields = F;
+	rec->n = (size_t)(fp - F);
+	rec->line = r->line;
+	rec->end_line = r->line + lfs;
+	rec->problem = NULL;
+	rec->problem_field = 0;
+	r->nwork = nwork;
+	r->line += lfs + 1;
+	r->pos = (size_t)(next - buf);
+	r->blk = (size_t)(bp - buf);
+	r->s = s;
+	r->lim = lim;
+	/* no field is longer than the record */
+	if (LIKELY(!any) && (size_t)(fe - rsp) <= r->max_field)
+		return 0;
+	return decode(r, rec, rs, (size_t)(fe - rsp), e);
+
+quoted: /* the opening quote is at ev == fsp, bit k */
+	fl = F_QUOTED;
+	s.ev &= s.ev - 1;
+	for (;;) {
+		while (s.ev == 0) {
+			if (limp - bp <= 64)
+				return FAST_NONE;
+			bp += 64;
+			s = block_ptr(bp, limp, bf, &cls);
+		}
+		k = (unsigned)__builtin_ctzll(s.ev);
+		ev = bp + k;
+		c = *ev;
+		s.ev &= s.ev - 1;
+		if (c == '"') {
+			/* what follows, and a second quote's bit, must be
+			 * in this block and before lim */
+			if (ev + 1 >= limp || k == 63)
+				return FAST_NONE;
+			if (ev[1] == '"') {
+				s.ev &= s.ev - 1;
+				if (!(fl & F_COPY)) {
+					if (nwork < WORK_MAX)
+						r->work[nwork] = (size_t)(fp - F);
+					nwork++;
+				}
+				fl |= F_COPY;
+				continue;
+			}
+			break;
+		}
+		if (c == '\n') {
+			lfs++;
+		} else if (c >= 0x80) {
+			if (!utf8 ||
+			    (n = (unsigned)utf8_len(ev, (size_t)(endp - ev))) ==
+				    0 ||
+			    k + n > 64)
+				return FAST_NONE;
+			s.ev &= ~(((UINT64_C(2) << (n - 1)) - 1) << k);
+		} else if (c != cls.d) {
+			return FAST_NONE; /* NUL */
+		}
+	}
+	/* The closing quote at ev (not the last bit of the block, nor at
+	 * lim): then a delimiter or the line end, whose event is the next
+	 * bit of this block. */
+	next = ev + 1;
+	c = *next;
+	if (c == '\r' && next + 1 < limp && next + 1 - bp < 64 &&
+	    next[1] == '\n')
+		c = '\n';
+	else if (c != cls.d && c != '\n')
+		return FAST_NONE;
+	fp->p = (const char *)fsp + (fl & F_COPY ? 0 : 1);
+	fp->len = (size_t)(fl & F_COPY ? next - fsp : ev - fsp - 1);
+	set_flags(fp, fl);
+	fp++;
+	r->dirty = (size_t)(fp - F); /* fp only grows here */
+	any |= fl & F_COPY;
+	s.ev &= s.ev - 1; /* the delimiter or LF */
+	if (c == '\n') {
+		fe = next;
+		next += *next == '\r' ? 2 : 1;
+		goto commit;
+	}
+	fsp = next + 1;
+	goto plain;
+
+hand:
+	r->hand.fp = fp;
+	r->hand.fs = (size_t)(fsp - buf);
+	r->hand.blk = (size_t)(bp - buf);
+	r->hand.lim = lim;
+	r->hand.s = s;
+	r->hand.lfs = lfs;
+	r->hand.nwork = nwork;
+	r->hand.any = any;
+	return FAST_HAND;
+}
+
+static void clean_flags(struct csv_reader *r)
+{
+	for (size_t i = 0; i < r->dirty; i++)
+		set_flags(&r->fields[i], 0);
+	r->dirty = 0;
+}
+
+/*
+ * The parsers, once per classifier: with bf a constant, the compiler
+ * inlines the classifier into the loops, and the AVX2 copy is compiled
+ * for AVX2 as a whole.  Chosen once per reader.  The general parser is
+ * kept out of line so that the fast one stays small.
+ */
+#define PARSERS(name, bf, ...)                                             \
+	__VA_ARGS__ __attribute__((noinline)) static int name##_slow(      \
+		struct csv_reader *r, struct csv_record *rec,              \
+		struct kerr *e, bool hand)                                 \
+	{                                                                  \
+		return parse_with(r, rec, e, bf, hand);                    \
+	}                                                                  \
+	__VA_ARGS__ static int name(struct csv_reader *r,                  \
+				    struct csv_record *rec, struct kerr *e) \
+	{                                                                  \
+		int rc;                                                    \
+                                                                           \
+		if (UNLIKELY(r->dirty))                                    \
+			clean_flags(r);                                    \
+		rc = fast_with(r, rec, e, bf);                             \
+		if (LIKELY(rc >= 0))                                       \
+			return rc;                                         \
+		/* starting over: slots it flagged are plain again */      \
+		if (rc == FAST_NONE && r->dirty)                           \
+			clean_flags(r);                                    \
+		return name##_slow(r, rec, e, rc == FAST_HAND);            \
+	}                                                                  \
+	__VA_ARGS__ static int name##_general(struct csv_reader *r,        \
+					      struct csv_record *rec,      \
+					      struct kerr *e)              \
+	{                                                                  \
+		if (r->dirty)                                              \
+			clean_flags(r);                                    \
+		return name##_slow(r, rec, e, false);                      \
+	}
+
+#ifdef CSV_AVX2
+/* BMI and POPCNT too: every AVX2 CPU has them, and tzcnt/blsr make the
+ * hop from one event to the next a few instructions shorter (checked at
+ * pick). */
+PARSERS(parse_avx2, block_avx2,
+	__attribute__((target("avx2,bmi,bmi2,popcnt"))))
+#endif
+#ifdef CSV_SSE2
+PARSERS(parse_sse2, block_sse2)
+#endif
+/* Built everywhere, so tests can hold the others to it. */
+PARSERS(parse_swar, block_swar)
+
+/* The best parser up to `most` (a csv_classifier; CSV_CLS_BEST: any);
+ * `general`: without the fast path. */
+static parse_fn pick_parse(enum csv_classifier most, bool general)
 {
 #ifdef CSV_AVX2
-	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
-	    __builtin_cpu_supports("bmi2"))
-		return parse_avx2;
+	if ((most == CSV_CLS_BEST || most >= CSV_CLS_AVX2) &&
+	    __builtin_cpu_supports("avx2") && __builtin_cpu_supports("bmi") &&
+	    __builtin_cpu_supports("bmi2") && __builtin_cpu_supports("popcnt"))
+		return general ? parse_avx2_general : parse_avx2;
 #endif
 #ifdef CSV_SSE2
-	return parse_sse2;
-#else
-	return parse_swar;
+	if (most == CSV_CLS_BEST || most >= CSV_CLS_SSE2)
+		return general ? parse_sse2_general : parse_sse2;
 #endif
+	return general ? parse_swar_general : parse_swar;
 }
 
 /* ------------------------------------------------------------- decoding */
 
+/* Index of the first quote or NUL in raw[i..n), or n: a word at a time
+ * while whole words are left. */
+static inline size_t next_quote_nul(const uint8_t *raw, size_t i, size_t n)
+{
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w = load64(raw + i);
+		uint64_t z = (zero_bytes(w) | zero_bytes(w ^ (ONES * '"'))) &
+			     HIGH;
+
+		if (z)
+			return i + ((size_t)__builtin_ctzll(z) >> 3);
+	}
+	while (i < n && raw[i] != '"' && raw[i] != '\0')
+		i++;
+	return i;
+}
+
 /* The value of a field that must be rebuilt: "" -> ", the quotes around
- * the quoted part dropped, text after it kept, NUL bytes dropped. */
+ * the quoted part dropped, text after it kept, NUL bytes dropped.  The
+ * bytes between those are copied a span at a time. */
 static size_t unescape(const uint8_t *raw, size_t n, bool quoted,
 		       uint8_t *out)
 {
-	size_t i = 0, o = 0;
+	size_t i = quoted ? 1 : 0, o = 0, j;
 
-	if (quoted) {
-		for (i = 1; i < n; i++) {
-			if (raw[i] == '"') {
-				if (i + 1 < n && raw[i + 1] == '"') {
-					out[o++] = '"';
-					i++;
-					continue;
-				}
-				i++;
-				break;
-			}
-			if (raw[i])
-				out[o++] = raw[i];
+	for (;;) {
+		j = next_quote_nul(raw, i, n);
+		memcpy(out + o, raw + i, j - i);
+		o += j - i;
+		if (j == n)
+			return o;
+		i = j + 1;
+		if (raw[j] == '\0')
+			continue; /* dropped */
+		if (!quoted) {
+			out[o++] = '"'; /* text after the quoted part */
+			continue;
 		}
+		if (i < n && raw[i] == '"') {
+			out[o++] = '"';
+			i++;
+			continue;
+		}
+		quoted = false; /* the closing quote */
 	}
-	for (; i < n; i++)
-		if (raw[i])
-			out[o++] = raw[i];
-	return o;
 }
 
 /* Where a byte of a field's value sits: LFs survive unescaping, so
@@ -1257,9 +1668,10 @@ static int open_common(struct csv_reader **out, struct ksrc *src,
 	r->max_record = o->max_record ? o->max_record : DEF_MAX_RECORD;
 	r->declared = o->encoding;
 	r->enc = o->encoding;
-	r->delim = o->delimiter;
+	if (o->delimiter)
+		set_delim(r, o->delimiter);
 	r->line = 1;
-	r->parse = pick_parse();
+	r->parse = pick_parse(o->classifier, o->no_fast_path);
 	cap = o->buffer_size ? o->buffer_size : DEF_BUFFER;
 	if (cap < r->max_record + 64)
 		cap = r->max_record + 64;
@@ -1279,8 +1691,9 @@ static int open_common(struct csv_reader **out, struct ksrc *src,
 		 * past the data, which should at least be initialised. */
 		r->buf = calloc(1, r->bcap + PAD);
 	}
-	r->fcap = r->max_fields < 16 ? r->max_fields : 16;
-	r->fields = malloc(r->fcap * sizeof *r->fields);
+	/* room for the fast path in parse() (see there) from the start */
+	r->fcap = r->max_fields < 256 ? r->max_fields : 256;
+	r->fields = calloc(r->fcap, sizeof *r->fields);
 	if (!r->buf || !r->fields) {
 		csv_free(r);
 		return kerr_set(e, KERR_NOMEM, name, "cannot allocate");
@@ -1306,7 +1719,7 @@ static int resume(struct csv_reader *r, const struct csv_pos *at,
 	r->started = true;
 	r->base = at->offset;
 	r->line = at->line;
-	r->delim = at->delimiter;
+	set_delim(r, at->delimiter);
 	r->enc = at->encoding;
 	r->detected = at->detected;
 	r->bom = at->bom;
@@ -1387,13 +1800,18 @@ static int fail(struct csv_reader *r, int rc, struct kerr *e)
 	return rc;
 }
 
-int csv_next(struct csv_reader *r, struct csv_record *rec, struct kerr *e)
+/* csv_next() past its common case; rc: what r->parse() just returned
+ * (not 0), or 0 if it has not run. */
+static __attribute__((noinline)) int next_slow(struct csv_reader *r,
+					       struct csv_record *rec,
+					       struct kerr *e, int rc)
 {
 	struct kerr local;
-	int rc;
 
 	if (!e)
 		e = &local;
+	if (rc)
+		goto parsed;
 	if (UNLIKELY(r->failed)) {
 		memset(rec, 0, sizeof *rec);
 		*e = r->err;
@@ -1416,6 +1834,7 @@ int csv_next(struct csv_reader *r, struct csv_record *rec, struct kerr *e)
 			if (rc == 0)
 				return 0;
 		}
+parsed:
 		if (rc == MORE) {
 			rc = refill(r, e);
 			if (rc == 0)
@@ -1424,6 +1843,19 @@ int csv_next(struct csv_reader *r, struct csv_record *rec, struct kerr *e)
 		memset(rec, 0, sizeof *rec);
 		return fail(r, rc, e);
 	}
+}
+
+int csv_next(struct csv_reader *r, struct csv_record *rec, struct kerr *e)
+{
+	int rc;
+
+	if (LIKELY(e && !r->failed && r->started && r->delim)) {
+		rc = r->parse(r, rec, e);
+		if (LIKELY(rc == 0))
+			return 0;
+		return next_slow(r, rec, e, rc);
+	}
+	return next_slow(r, rec, e, 0);
 }
 
 uint64_t csv_bytes_read(const struct csv_reader *r)

@@ -39,6 +39,12 @@
 
 enum csv_encoding { CSV_ENC_AUTO, CSV_ENC_UTF8, CSV_ENC_CP1252 };
 
+/* Which byte classifier the parser uses; all give the same results. */
+enum csv_classifier {
+	CSV_CLS_BEST, /* the fastest this build and CPU have */
+	CSV_CLS_PLAIN, CSV_CLS_SSE2, CSV_CLS_AVX2
+};
+
 struct csv_opts {
 	/* AUTO: ASCII until the first byte >= 0x80; a byte order mark or a
 	 * valid UTF-8 sequence there means UTF-8, anything else
@@ -57,6 +63,10 @@ struct csv_opts {
 			     * grows while the source keeps it full); 0 =
 			     * 4 MiB; raised to max_record + 64 if smaller.
 			     * Small values are for tests. */
+	enum csv_classifier classifier; /* for tests: the best one up to
+					 * this (BEST = 0: any) */
+	bool no_fast_path; /* for tests: every record through the general
+			    * parser */
 };
 
 struct csv_field {

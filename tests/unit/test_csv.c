@@ -5,9 +5,10 @@
  * expected text: one line per record ("3-4" for a record on lines 3 to 4,
  * each field as [value], or {value} if it was quoted, then " !reason@col"
  * for a problem), then END or "ERR where|why".  dump() reads every input
- * three ways --
- * one large read, and through sources that hand out 1 and 3 bytes per
- * read with the smallest buffer allowed -- and fails if they disagree.
+ * several ways -- one large read, through sources that hand out 1 and 3
+ * bytes per read with the smallest buffer allowed, and in one read with
+ * each byte classifier (plain C, SSE2, AVX2 where the CPU has them) with
+ * and without the parser's fast path -- and fails if they disagree.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -105,16 +106,32 @@ static char dump_out[DUMP_CAP + 1], dump_alt[DUMP_CAP + 1];
 static const char *dumpn(const void *in, size_t len, const struct csv_opts *o)
 {
 	static const struct csv_opts none;
-	struct csv_opts small = o ? *o : none;
+	static const enum csv_classifier cls[] = { CSV_CLS_PLAIN,
+						   CSV_CLS_SSE2,
+						   CSV_CLS_AVX2 };
+	struct csv_opts small = o ? *o : none, alt;
 	const size_t steps[] = { 1, 3 };
 
 	small.buffer_size = 1; /* raised to max_record + 64 */
+	dump_with(in, len, o, 0, dump_out);
 	for (size_t i = 0; i < 2; i++) {
 		dump_with(in, len, &small, steps[i], dump_alt);
-		dump_with(in, len, o, 0, dump_out);
 		if (strcmp(dump_out, dump_alt) != 0) {
 			printf("# one read:\n# %s\n# %zu per read:\n# %s\n",
 			       dump_out, steps[i], dump_alt);
+			return "MISMATCH";
+		}
+	}
+	for (size_t i = 0; i < 2 * sizeof cls / sizeof cls[0]; i++) {
+		alt = o ? *o : none;
+		alt.classifier = cls[i / 2];
+		alt.no_fast_path = i % 2;
+		dump_with(in, len, &alt, 0, dump_alt);
+		if (strcmp(dump_out, dump_alt) != 0) {
+			printf("# default:\n# %s\n# classifier %d%s:\n# %s\n",
+			       dump_out, (int)alt.classifier,
+			       alt.no_fast_path ? " without fast path" : "",
+			       dump_alt);
 			return "MISMATCH";
 		}
 	}
@@ -966,6 +983,146 @@ static void csv_resume_anywhere(void)
 	}
 }
 
+/* ------------------------------------------------------ fast path */
+
+/*
+ * Every byte below 0x80 other than the delimiter, the quote and LF is
+ * plain data, whatever its low nibble (the AVX2 classifier looks events
+ * up by nibble), CR too when no LF follows.
+ */
+static void csv_control_bytes_are_data(void)
+{
+	char in[300], want[400];
+	size_t n = 0, w = 0;
+
+	memcpy(in, "h;", 2);
+	n = 2;
+	for (int c = 1; c < 0x80; c++)
+		if (c != '\n' && c != '"' && c != ';')
+			in[n++] = (char)c;
+	in[n++] = '\n';
+	in[n] = '\0';
+	w += (size_t)snprintf(want, sizeof want, "1[h][%.*s]\nEND",
+			      (int)(n - 3), in + 2);
+	CHECK(w < sizeof want);
+	CHECK_DUMP(in, &(struct csv_opts){ .delimiter = ';' }, want);
+	/* and with the other delimiters, whose nibbles differ */
+	for (size_t i = 0; i < n; i++)
+		if (in[i] == ';')
+			in[i] = ',';
+	CHECK(strchr(in + 2, ',') != NULL);
+	{
+		/* a ',' inside the data now splits it there */
+		const char *comma = strchr(in + 2, ',');
+		char want2[400];
+
+		snprintf(want2, sizeof want2, "1[h][%.*s][%.*s]\nEND",
+			 (int)(comma - in - 2), in + 2,
+			 (int)(in + n - 1 - comma - 1), comma + 1);
+		CHECK_DUMP(in, &(struct csv_opts){ .delimiter = ',' }, want2);
+	}
+}
+
+/* A record with quoted fields, then one with plain fields in the same
+ * columns: flags from the first must not stick to the second. */
+static void csv_flags_do_not_stick(void)
+{
+	CHECK_DUMP("\"a\";\"b\"\"c\";d\ne;f;g\n\"h\nI\";j;\"k\"\r\nl;m;n\n",
+		   NULL,
+		   "1{a}{b\"c}[d]\n2[e][f][g]\n3-4{h\nI}[j]{k}\n5[l][m][n]\n"
+		   "END");
+}
+
+/* Deterministic pseudo-random bytes (a 64-bit LCG). */
+static uint64_t lcg_state;
+
+static unsigned lcg(unsigned n)
+{
+	lcg_state = lcg_state * UINT64_C(6364136223846793005) +
+		    UINT64_C(1442695040888963407);
+	return (unsigned)((lcg_state >> 33) % n);
+}
+
+/*
+ * Registers made of the shapes the fast path takes and those it hands
+ * over (quotes, "" pairs, LFs and delimiters in quotes, CRLF, UTF-8
+ * sequences, stray quotes, NUL, empty lines and fields, bytes that are
+ * not UTF-8), at every offset against the 64-byte blocks: every way
+ * dump() reads them (with and without the fast path) must agree.
+ */
+static void csv_fast_path_agrees(void)
+{
+	static const char *const pieces[] = {
+		"abc", "", "x", "0123456789abcdefghij", "\"q\"", "\"a;b\"",
+		"\"a\"\"b\"", "\"\"\"\"", "\"l\nm\"", "\xc3\xa9", "caf\xc3\xa9",
+		"\xe2\x80\x99s", "\xf0\x9f\x98\x80", "a\"b", "\"c\"d", "n\0l",
+		"\xe9t\xe9", "\"\xc3\xa9;\n\"", "\r", "a\rb",
+	};
+	static const enum csv_encoding encs[] = { CSV_ENC_AUTO, CSV_ENC_UTF8,
+						  CSV_ENC_CP1252 };
+	static char in[20000];
+
+	lcg_state = 42;
+	for (int round = 0; round < 60; round++) {
+		size_t n = 0;
+		int records = 5 + (int)lcg(40);
+		/* mostly clean: the fast path's cases */
+		unsigned dirty = round % 3 == 0 ? 4 : 20;
+
+		for (int k = 0; k < records && n < sizeof in - 400; k++) {
+			int fields = 1 + (int)lcg(k % 7 == 6 ? 80 : 20);
+
+			if (lcg(15) == 0)
+				in[n++] = '\n'; /* an empty line */
+			for (int f = 0; f < fields; f++) {
+				unsigned i = lcg(4) == 0 ? lcg(3) : lcg(dirty);
+				const char *pc = pieces[i];
+				/* pieces[15] holds a NUL */
+				size_t len = i == 15 ? 3 : strlen(pc);
+
+				memcpy(in + n, pc, len);
+				n += len;
+				if (f + 1 < fields)
+					in[n++] = ';';
+			}
+			if (lcg(5) == 0)
+				in[n++] = '\r';
+			in[n++] = '\n';
+		}
+		for (size_t e = 0; e < 3; e++) {
+			struct csv_opts o = { .encoding = encs[e],
+					      .delimiter = ';' };
+			const char *got = dumpn(in, n, &o);
+
+			CHECK(strcmp(got, "MISMATCH") != 0);
+			/* short limits: records and fields over them */
+			o.max_record = 100 + lcg(200);
+			o.max_field = 5 + lcg(30);
+			o.max_fields = 3 + lcg(40);
+			got = dumpn(in, n, &o);
+			CHECK(strcmp(got, "MISMATCH") != 0);
+		}
+	}
+}
+
+/* Wide records: past the field slots the fast path starts with. */
+static void csv_wide_records(void)
+{
+	static char in[4000], want[8000];
+	size_t n = 0, w = 0;
+
+	w += (size_t)snprintf(want, sizeof want, "1");
+	for (int i = 0; i < 600; i++) {
+		n += (size_t)snprintf(in + n, sizeof in - n, "%s%d",
+				      i ? ";" : "", i % 10);
+		w += (size_t)snprintf(want + w, sizeof want - w, "[%d]",
+				      i % 10);
+	}
+	n += (size_t)snprintf(in + n, sizeof in - n, "\n1;2\n");
+	snprintf(want + w, sizeof want - w, "\n2[1][2]\nEND");
+	CHECK_DUMP(in, NULL, want);
+}
+
 const struct unit_case suite_csv[] = {
 	{ "csv_delimiters_declared", csv_delimiters_declared },
 	{ "csv_delimiter_detection", csv_delimiter_detection },
@@ -994,5 +1151,9 @@ const struct unit_case suite_csv[] = {
 	{ "csv_errors_hold_no_values", csv_errors_hold_no_values },
 	{ "csv_small_buffer_many_records", csv_small_buffer_many_records },
 	{ "csv_end_repeats", csv_end_repeats },
+	{ "csv_control_bytes_are_data", csv_control_bytes_are_data },
+	{ "csv_flags_do_not_stick", csv_flags_do_not_stick },
+	{ "csv_fast_path_agrees", csv_fast_path_agrees },
+	{ "csv_wide_records", csv_wide_records },
 	{ NULL, NULL },
 };
