@@ -28,6 +28,14 @@
 #include <string.h>
 #include <utf8proc.h>
 
+/* NORM_PORTABLE (tests of the fallback) keeps to the word-at-a-time
+ * paths; elsewhere on x86-64 the AVX2 paths are taken when the CPU has
+ * it (norm_avx2). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(NORM_PORTABLE)
+#include <immintrin.h>
+#define NORM_AVX2 1
+#endif
+
 #include "banned.h"
 
 /* Longest digit string norm_phone collects before giving up: more than any
@@ -1216,6 +1224,157 @@ static bool email_words(const uint8_t *q, size_t n, struct kbuf *out)
 	return true;
 }
 
+#ifdef NORM_AVX2
+static inline bool norm_avx2(void)
+{
+	return __builtin_cpu_supports("avx2");
+}
+
+/* q[0..n), 16 <= n <= 32, in the lanes 0..n-1 of a vector and zeros
+ * above, reading only q[0..n): the first 16 bytes, and the last 16
+ * moved down onto lanes 16..n-1 by a shuffle whose control starts
+ * 32 - n bytes into "down". */
+__attribute__((target("avx2"))) static inline __m256i
+load_16_32(const uint8_t *q, size_t n)
+{
+	static const uint8_t down[32] = {
+		0,    1,    2,    3,    4,    5,    6,    7,
+		8,    9,    10,   11,   12,   13,   14,   15,
+		0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+		0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	};
+	__m128i lo = _mm_loadu_si128((const __m128i *)(const void *)q);
+	__m128i hi = _mm_loadu_si128(
+		(const __m128i *)(const void *)(q + n - 16));
+	__m128i ctl = _mm_loadu_si128(
+		(const __m128i *)(const void *)(down + 32 - n));
+
+	return _mm256_inserti128_si256(_mm256_castsi128_si256(lo),
+				       _mm_shuffle_epi8(hi, ctl), 1);
+}
+
+/* Constant vectors for the AVX2 paths, loaded from memory: gcc would
+ * build each _mm256_set1_epi8 with three instructions on every call. */
+#define X4(c) c, c, c, c
+#define X32(c) X4(c), X4(c), X4(c), X4(c), X4(c), X4(c), X4(c), X4(c)
+enum { K_20, K_A_LO, K_A_UP, K_0, K_25, K_9, K_DOT, K_AT, K_HYP, K_UND,
+       K_IOTA, K_N };
+static const uint8_t kvec[K_N][32] __attribute__((aligned(32))) = {
+	[K_20] = { X32(0x20) },
+	[K_A_LO] = { X32('a') },
+	[K_A_UP] = { X32('A') },
+	[K_0] = { X32('0') },
+	[K_25] = { X32(25) },
+	[K_9] = { X32(9) },
+	[K_DOT] = { X32('.') },
+	[K_AT] = { X32('@') },
+	[K_HYP] = { X32('-') },
+	[K_UND] = { X32('_') },
+	[K_IOTA] = { 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+		     11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+		     22, 23, 24, 25, 26, 27, 28, 29, 30, 31 },
+};
+#undef X4
+#undef X32
+
+#define KV(k) _mm256_load_si256((const __m256i *)(const void *)(kv + 32 * (k)))
+
+/* kvec's address hidden from the compiler: it would see the constants
+ * in it and build them again, which is what the table is to avoid. */
+#define KV_BASE()                                \
+	const uint8_t *kv = &kvec[0][0];         \
+	__asm__("" : "+r"(kv))
+
+/* 0xff in each lane of x that is in lo..lo+span (unsigned). */
+#define LANES_IN(x, lo, span)                                      \
+	__extension__({                                            \
+		__m256i t_ = _mm256_sub_epi8((x), KV(lo));         \
+		_mm256_cmpeq_epi8(_mm256_min_epu8(t_, KV(span)), t_); \
+	})
+
+#define LANE_BITS(v) ((uint64_t)(uint32_t)_mm256_movemask_epi8(v))
+
+/* email_avx2's output through norm_set, when out has no room for a
+ * whole vector: out of line, its copy wiped. */
+__attribute__((target("avx2"))) static NOINLINE bool
+email_set_copy(struct kbuf *out, __m256i v, size_t n)
+{
+	uint8_t tmp[32];
+	int rc;
+
+	_mm256_storeu_si256((__m256i *)(void *)tmp, v);
+	rc = norm_set(out, tmp, n);
+	wipe_local(tmp, sizeof tmp);
+	return rc == 0;
+}
+
+/*
+ * email_fast for q[0..n), 16 <= n <= 32, the length of nearly every
+ * address, with the bytes of the writings nearly every address has:
+ * letters, digits, '.', '@', '-' and '_' (only before the '@').  Each
+ * class is a bit mask over the positions, and email_words' rules are
+ * checks on the masks; anything else (another atext byte, any doubt)
+ * is left to email_words, so this accepts a subset of what it accepts
+ * and sets out the same way.  True if it set out.
+ */
+__attribute__((target("avx2"))) static bool
+email_avx2(const uint8_t *q, size_t n, struct kbuf *out)
+{
+	KV_BASE();
+	const __m256i x = load_16_32(q, n);
+	const __m256i let = LANES_IN(_mm256_or_si256(x, KV(K_20)), K_A_LO,
+				     K_25);
+	const __m256i dot = _mm256_cmpeq_epi8(x, KV(K_DOT));
+	const __m256i atv = _mm256_cmpeq_epi8(x, KV(K_AT));
+	const __m256i hyp = _mm256_cmpeq_epi8(x, KV(K_HYP));
+	const __m256i und = _mm256_cmpeq_epi8(x, KV(K_UND));
+	const __m256i ok = _mm256_or_si256(
+		_mm256_or_si256(let, LANES_IN(x, K_0, K_9)),
+		_mm256_or_si256(_mm256_or_si256(dot, atv),
+				_mm256_or_si256(hyp, und)));
+	/* positions: bit i for q[i]; lanes n..31 are zero, in no class */
+	const uint64_t all = ((uint64_t)1 << n) - 1, top = all ^ (all >> 1);
+	const uint64_t d = LANE_BITS(dot), a = LANE_BITS(atv);
+	const uint64_t sep = d | a;
+	uint64_t dom, hd, dd, tld;
+	__m256i up, low;
+
+	/* every byte in a class; one '@'; no part empty: neither '.' nor
+	 * '@' first or last or next to another */
+	if (LANE_BITS(ok) != all || !a || (a & (a - 1)) ||
+	    (sep & (1 | top | (sep >> 1))))
+		return false;
+	dom = all & ~((a << 1) - 1);
+	/* the domain: no '_', no hyphen after the '@' or a dot, before a
+	 * dot or last; a dot, and after the last one two or more letters
+	 * (labels of at most 63 and a local part of at most 64 bytes
+	 * cannot be longer in 32 bytes) */
+	hd = LANE_BITS(hyp) & dom;
+	dd = d & dom;
+	if ((LANE_BITS(und) & dom) || (hd & ((sep << 1) | (d >> 1) | top)) ||
+	    !dd)
+		return false;
+	tld = all & ~((((uint64_t)2) << (63 - __builtin_clzll(dd))) - 1);
+	if ((tld & ~LANE_BITS(let)) || !(tld & (tld - 1)))
+		return false;
+	/* The domain lower-cased: 0x20 into its upper-case letters. */
+	up = _mm256_and_si256(
+		LANES_IN(x, K_A_UP, K_25),
+		_mm256_cmpgt_epi8(KV(K_IOTA),
+				  _mm256_set1_epi8((char)__builtin_ctzll(a))));
+	low = _mm256_or_si256(x, _mm256_and_si256(up, KV(K_20)));
+	if (out->p && out->cap >= 31 && n <= out->max && out->len <= 32) {
+		/* The value, its NUL and zeros to lane 31, which also wipe
+		 * an old value of up to 32 bytes. */
+		_mm256_storeu_si256((__m256i *)(void *)out->p, low);
+		out->p[n] = '\0';
+		out->len = n;
+		return true;
+	}
+	return email_set_copy(out, low, n);
+}
+#endif
+
 /* norm_email's fast path: NORM_OK with out set, NORM_EMPTY for an empty
  * or ASCII-blank cell, -1 for what email_general must look at. */
 static int email_fast(const uint8_t *p, size_t len, struct kbuf *out)
@@ -1230,6 +1389,11 @@ static int email_fast(const uint8_t *p, size_t len, struct kbuf *out)
 	}
 	if (e - s > EMAIL_MAX)
 		return -1;
+#ifdef NORM_AVX2
+	if (e - s >= 16 && e - s <= 32 && norm_avx2() &&
+	    email_avx2(p + s, e - s, out))
+		return NORM_OK;
+#endif
 	ok = e - s < 8 ? email_short(p + s, e - s, out) :
 			 email_words(p + s, e - s, out);
 	return ok ? NORM_OK : -1;
