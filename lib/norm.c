@@ -584,13 +584,77 @@ static inline bool year4(const uint8_t *q, unsigned *y)
 	return true;
 }
 
+static inline uint64_t load64_le(const uint8_t *q);
+
+/*
+ * date_fast for the two writings of ten bytes, DD/MM/YYYY (one of "/-."
+ * twice) and YYYY-MM-DD, a word at a time: NORM_OK with out set, or -1
+ * for date_fast's byte-wise reading (which then also refuses it: it
+ * reads these shapes alike).  The digits are checked together: byte i
+ * of t is q[i] - '0' (XOR, since '0' is 0x30), a digit when it is below
+ * 10, that is, when neither it nor it plus 6 has a bit in 0xf0.  The
+ * separators and the digits of the other shape are off the mask; they
+ * add no carry (0x1d..0x1f plus 6), and a byte that would is refused
+ * anyway.  With the separators masked off, byte i of 10 * t + (t >> 8)
+ * is the two-digit number at q[i] (at most 99: no byte carries into the
+ * next).
+ */
+#define PAIRS(t) ((t) * 10 + ((t) >> 8))
+static inline __attribute__((always_inline)) int date10(const uint8_t *q, char out[NORM_DATE_LEN + 1])
+{
+	const uint64_t t = load64_le(q) ^ 0x3030303030303030u;
+	const uint64_t big = (t | (t + 0x0606060606060606u)) &
+			     0xf0f0f0f0f0f0f0f0u;
+	const unsigned c8 = digit(q[8]), c9 = digit(q[9]);
+	uint64_t pairs;
+	unsigned y, m, d;
+
+	if (c8 > 9 || c9 > 9)
+		return -1;
+	if (q[4] == '-' && q[7] == '-') {
+		/* YYYY-MM-DD: digits at 0-3, 5, 6 */
+		if (big & 0x00ffff00ffffffffu)
+			return -1;
+		pairs = PAIRS(t & 0x00ffff00ffffffffu);
+		y = (unsigned)(pairs & 0xff) * 100 +
+		    (unsigned)(pairs >> 16 & 0xff);
+		m = (unsigned)(pairs >> 40 & 0xff);
+		d = c8 * 10 + c9;
+	} else {
+		/* DD/MM/YYYY: digits at 0, 1, 3, 4, 6, 7 */
+		if ((q[2] != '/' && q[2] != '-' && q[2] != '.') ||
+		    q[5] != q[2] || (big & 0xffff00ffff00ffffu))
+			return -1;
+		pairs = PAIRS(t & 0xffff00ffff00ffffu);
+		d = (unsigned)(pairs & 0xff);
+		m = (unsigned)(pairs >> 24 & 0xff);
+		y = (unsigned)(pairs >> 48 & 0xff) * 100 + c8 * 10 + c9;
+	}
+	if (y - DATE_YEAR_MIN > DATE_YEAR_MAX - DATE_YEAR_MIN || m - 1 > 11 ||
+	    d - 1 >= days_in(y, m))
+		return -1;
+	if (q[4] == '-') {
+		memcpy(out, q, NORM_DATE_LEN);
+	} else {
+		memcpy(out, q + 6, 4);
+		out[4] = '-';
+		memcpy(out + 5, q + 3, 2);
+		out[7] = '-';
+		memcpy(out + 8, q, 2);
+	}
+	out[10] = '\0';
+	return NORM_OK;
+}
+#undef PAIRS
+
 /*
  * norm_date for the writings of nearly every cell: YYYY-MM-DD, and
  * D/M/YYYY with one or two digits of day and month and '/', '-' or '.',
  * between ASCII white space, with a midnight " 00:00" or " 00:00:00"
  * after it, and a valid date: NORM_OK, the result in out.  An empty or
  * ASCII-blank cell: NORM_EMPTY.  Anything else: -1, and norm_date's
- * general parse handles it (and explains when invalid).  It only
+ * general parse handles it (and explains when invalid); the ten-byte
+ * writings are read by date10.  It only
  * accepts, and every input it accepts the general parse reads the same
  * way, so the two cannot disagree.
  */
@@ -618,30 +682,20 @@ static int date_fast(const uint8_t *p, size_t len, char out[NORM_DATE_LEN + 1])
 		n -= 9;
 	else if (n >= 8 + 6 && memcmp(q + n - 6, " 00:00", 6) == 0)
 		n -= 6;
+	if (n == NORM_DATE_LEN)
+		return date10(q, out);
 	if (n < 8 || n > NORM_DATE_LEN)
 		return -1;
-	if (n == NORM_DATE_LEN && q[4] == '-' && q[7] == '-') {
-		/* YYYY-MM-DD, exactly two digits each */
-		if (!year4(q, &y))
-			return -1;
-		i = 5;
-		if (!day_or_month(q, n, &i, &m) || i != 7)
-			return -1;
-		i = 8;
-		if (!day_or_month(q, n, &i, &d) || i != 10)
-			return -1;
-		i = 0; /* where the year is */
-	} else {
-		/* D/M/YYYY; n >= 8 keeps each q[i] read here in q[0..n) */
-		if (!day_or_month(q, n, &i, &d))
-			return -1;
-		sep = q[i++];
-		if (sep != '/' && sep != '-' && sep != '.')
-			return -1;
-		if (!day_or_month(q, n, &i, &m) || q[i++] != sep ||
-		    n - i != 4 || !year4(q + i, &y))
-			return -1;
-	}
+	/* D/M/YYYY of 8 or 9 bytes; n >= 8 keeps each q[i] read here in
+	 * q[0..n) */
+	if (!day_or_month(q, n, &i, &d))
+		return -1;
+	sep = q[i++];
+	if (sep != '/' && sep != '-' && sep != '.')
+		return -1;
+	if (!day_or_month(q, n, &i, &m) || q[i++] != sep || n - i != 4 ||
+	    !year4(q + i, &y))
+		return -1;
 	if (y < DATE_YEAR_MIN || y > DATE_YEAR_MAX || m < 1 || m > 12 ||
 	    d < 1 || d > days_in(y, m))
 		return -1;
@@ -715,16 +769,30 @@ static NOINLINE int date_general(const uint8_t *p, size_t len,
 	return NORM_OK;
 }
 
-int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
-	      const char **why)
+/* norm_date for all but a bare ten-byte date: out of line, so that the
+ * common call saves no registers for it. */
+static NOINLINE int date_other(const uint8_t *p, size_t len,
+			       char out[NORM_DATE_LEN + 1], const char **why)
 {
-	const uint8_t *p = (const uint8_t *)in;
 	int rc = date_fast(p, len, out);
 
 	if (rc < 0)
 		return date_general(p, len, out, why);
 	no_reason(why);
 	return rc;
+}
+
+int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
+	      const char **why)
+{
+	const uint8_t *p = (const uint8_t *)in;
+
+	/* Most cells are the ten bytes of the date and nothing else. */
+	if (len == NORM_DATE_LEN && date10(p, out) == NORM_OK) {
+		no_reason(why);
+		return NORM_OK;
+	}
+	return date_other(p, len, out, why);
 }
 
 /* ----------------------------------------------------------------- phone */
