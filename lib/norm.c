@@ -341,6 +341,86 @@ int norm_set_slow(struct kbuf *out, const void *p, size_t n)
 	return kbuf_append(out, p, n, &e);
 }
 
+#ifdef NORM_AVX2
+static inline bool norm_avx2(void)
+{
+	return __builtin_cpu_supports("avx2");
+}
+
+/* q[0..n), 16 <= n <= 32, in the lanes 0..n-1 of a vector and zeros
+ * above, reading only q[0..n): the first 16 bytes, and the last 16
+ * moved down onto lanes 16..n-1 by a shuffle whose control starts
+ * 32 - n bytes into "down". */
+__attribute__((target("avx2"))) static inline __m256i
+load_16_32(const uint8_t *q, size_t n)
+{
+	static const uint8_t down[32] = {
+		0,    1,    2,    3,    4,    5,    6,    7,
+		8,    9,    10,   11,   12,   13,   14,   15,
+		0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+		0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	};
+	__m128i lo = _mm_loadu_si128((const __m128i *)(const void *)q);
+	__m128i hi = _mm_loadu_si128(
+		(const __m128i *)(const void *)(q + n - 16));
+	__m128i ctl = _mm_loadu_si128(
+		(const __m128i *)(const void *)(down + 32 - n));
+
+	return _mm256_inserti128_si256(_mm256_castsi128_si256(lo),
+				       _mm_shuffle_epi8(hi, ctl), 1);
+}
+
+/* Constant vectors for the AVX2 paths, loaded from memory: gcc would
+ * build each _mm256_set1_epi8 with three instructions on every call. */
+#define X4(c) c, c, c, c
+#define X32(c) X4(c), X4(c), X4(c), X4(c), X4(c), X4(c), X4(c), X4(c)
+enum { K_20, K_A_LO, K_A_UP, K_0, K_25, K_9, K_DOT, K_AT, K_HYP, K_UND,
+       K_IOTA, K_PSEP, K_OPEN, K_CLOSE, K_N };
+static const uint8_t kvec[K_N][32] __attribute__((aligned(32))) = {
+	[K_20] = { X32(0x20) },
+	[K_A_LO] = { X32('a') },
+	[K_A_UP] = { X32('A') },
+	[K_0] = { X32('0') },
+	[K_25] = { X32(25) },
+	[K_9] = { X32(9) },
+	[K_DOT] = { X32('.') },
+	[K_AT] = { X32('@') },
+	[K_HYP] = { X32('-') },
+	[K_UND] = { X32('_') },
+	[K_IOTA] = { 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+		     11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+		     22, 23, 24, 25, 26, 27, 28, 29, 30, 31 },
+	/* ' ', '-', '.', '/' at their low nibbles (all different), 0xff
+	 * elsewhere: a lane equals its shuffle through this iff it is one
+	 * of them (0x00 finds ' ', bytes of 0x80 and above find 0) */
+	[K_PSEP] = { ' ',  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		     0xff, 0xff, 0xff, 0xff, 0xff, '-',  '.',  '/',
+		     ' ',  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		     0xff, 0xff, 0xff, 0xff, 0xff, '-',  '.',  '/' },
+	[K_OPEN] = { X32('(') },
+	[K_CLOSE] = { X32(')') },
+};
+#undef X4
+#undef X32
+
+#define KV(k) _mm256_load_si256((const __m256i *)(const void *)(kv + 32 * (k)))
+
+/* kvec's address hidden from the compiler: it would see the constants
+ * in it and build them again, which is what the table is to avoid. */
+#define KV_BASE()                                \
+	const uint8_t *kv = &kvec[0][0];         \
+	__asm__("" : "+r"(kv))
+
+/* 0xff in each lane of x that is in lo..lo+span (unsigned). */
+#define LANES_IN(x, lo, span)                                      \
+	__extension__({                                            \
+		__m256i t_ = _mm256_sub_epi8((x), KV(lo));         \
+		_mm256_cmpeq_epi8(_mm256_min_epu8(t_, KV(span)), t_); \
+	})
+
+#define LANE_BITS(v) ((uint64_t)(uint32_t)_mm256_movemask_epi8(v))
+#endif
+
 /* ------------------------------------------------------------------ text */
 
 /*
@@ -799,8 +879,9 @@ int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
 
 /* A Belgian national significant number (after +32 or the trunk 0),
  * written to out as E.164 if valid. */
-static int belgian(const char *nsn, size_t n, char out[NORM_PHONE_MAX + 1],
-		   const char **why)
+static inline __attribute__((always_inline)) int
+belgian(const char *nsn, size_t n, char out[NORM_PHONE_MAX + 1],
+	const char **why)
 {
 	if (n == 0)
 		return invalid(why, "too few digits");
@@ -836,9 +917,10 @@ static bool region_be(const char *region)
 
 /* The number that the nd > 0 digits d of a cell make (plus: written with
  * a '+'; dropped0: a "(0)" was dropped), in out as E.164 if valid. */
-static int phone_number(const char *d, size_t nd, bool plus, bool dropped0,
-			const char *region, char out[NORM_PHONE_MAX + 1],
-			const char **why)
+static inline __attribute__((always_inline)) int
+phone_number(const char *d, size_t nd, bool plus, bool dropped0,
+	     const char *region, char out[NORM_PHONE_MAX + 1],
+	     const char **why)
 {
 	const char *num;
 	size_t nnum;
@@ -968,6 +1050,106 @@ static NOINLINE int phone(const char *in, size_t len, const char *region,
 	return phone_number(d, nd, plus, dropped0, region, out, why);
 }
 
+#ifdef NORM_AVX2
+/* q[0..n), 8 <= n <= 16, in the lanes 0..n-1 of a vector and zeros
+ * above, reading only q[0..n), as load_16_32 does for longer ones. */
+__attribute__((target("avx2"))) static inline __m128i
+load_8_16(const uint8_t *q, size_t n)
+{
+	static const uint8_t down[16] = {
+		0,    1,    2,    3,    4,    5,    6,    7,
+		0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	};
+	__m128i lo = _mm_loadl_epi64((const __m128i *)(const void *)q);
+	__m128i hi = _mm_loadl_epi64(
+		(const __m128i *)(const void *)(q + n - 8));
+	__m128i ctl = _mm_loadl_epi64(
+		(const __m128i *)(const void *)(down + 16 - n));
+
+	return _mm_unpacklo_epi64(lo, _mm_shuffle_epi8(hi, ctl));
+}
+
+/*
+ * phone_fast's loop for q[0..n), 8 <= n <= PHONE_DIGITS_MAX, as lane
+ * masks: every byte a digit or one of " ./-" (else -1, as the loop
+ * says), and the digits gathered into d by PEXT, eight bytes at a time:
+ * the same digits in the same order, their count returned.  The stores
+ * of eight bytes stay in d (n <= 24: the third word starts at most 16
+ * digits in).
+ *
+ * After a '+' (plus) it also takes the one parenthesis writing phone()
+ * handles most often, "+32 (0)...": one "(0)" after exactly the digits
+ * "32".  phone() drops that 0 and says so (*dropped0); here its lane is
+ * taken out of the digits.  Any other parenthesis is left to phone().
+ */
+__attribute__((target("avx2,bmi2,popcnt"))) static int
+phone_digits_avx2(const uint8_t *q, size_t n, bool plus, char *d,
+		  bool *dropped0)
+{
+	KV_BASE();
+	__m256i x, dig, par;
+	uint64_t w, m, all = ((uint64_t)1 << n) - 1, open, close;
+	size_t nd;
+
+	if (n <= 16)
+		x = _mm256_set_m128i(_mm_setzero_si128(), load_8_16(q, n));
+	else
+		x = load_16_32(q, n);
+	dig = LANES_IN(x, K_0, K_9);
+	par = _mm256_or_si256(_mm256_cmpeq_epi8(x, KV(K_OPEN)),
+			      _mm256_cmpeq_epi8(x, KV(K_CLOSE)));
+	if ((LANE_BITS(_mm256_or_si256(
+		     _mm256_or_si256(dig, par),
+		     _mm256_cmpeq_epi8(_mm256_shuffle_epi8(KV(K_PSEP), x),
+				       x))) &
+	     all) != all)
+		return -1;
+	*dropped0 = false;
+	if ((open = LANE_BITS(_mm256_cmpeq_epi8(x, KV(K_OPEN))))) {
+		/* "(0)" at open: one '(', the ')' two lanes on, a '0'
+		 * between, after two digits (checked as "32" below) */
+		close = LANE_BITS(par) & ~open;
+		if (!plus || (open & (open - 1)) || close != open << 2 ||
+		    q[__builtin_ctzll(open) + 1] != '0' ||
+		    __builtin_popcountll(LANE_BITS(dig) & (open - 1)) != 2)
+			return -1;
+		dig = _mm256_andnot_si256(
+			_mm256_cmpeq_epi8(
+				KV(K_IOTA),
+				_mm256_set1_epi8(
+					(char)(__builtin_ctzll(open) + 1))),
+			dig);
+		*dropped0 = true;
+	} else if (LANE_BITS(par)) {
+		return -1;
+	}
+	w = (uint64_t)_mm256_extract_epi64(x, 0);
+	m = (uint64_t)_mm256_extract_epi64(dig, 0);
+	w = _pext_u64(w, m);
+	memcpy(d, &w, 8);
+	nd = (size_t)__builtin_popcountll(m) >> 3;
+	w = _pext_u64((uint64_t)_mm256_extract_epi64(x, 1),
+		      m = (uint64_t)_mm256_extract_epi64(dig, 1));
+	memcpy(d + nd, &w, 8);
+	nd += (size_t)__builtin_popcountll(m) >> 3;
+	if (n > 16) {
+		w = _pext_u64((uint64_t)_mm256_extract_epi64(x, 2),
+			      m = (uint64_t)_mm256_extract_epi64(dig, 2));
+		memcpy(d + nd, &w, 8);
+		nd += (size_t)__builtin_popcountll(m) >> 3;
+	}
+	if (*dropped0 && (d[0] != '3' || d[1] != '2'))
+		return -1;
+	return (int)nd;
+}
+
+static inline bool norm_avx2_bmi2(void)
+{
+	return __builtin_cpu_supports("avx2") &&
+	       __builtin_cpu_supports("bmi2");
+}
+#endif
+
 /*
  * phone() for the writings of nearly every cell: ASCII digits and the
  * separators ' ', '.', '/', '-' between ASCII white space, perhaps after
@@ -975,7 +1157,8 @@ static NOINLINE int phone(const char *in, size_t len, const char *region,
  * digits with the same flags (no parentheses, so nothing dropped), so
  * phone_number gives the same result, valid or not.  An empty or blank
  * cell is NORM_EMPTY, as trimmed() says.  -1 for any other cell, which
- * phone() then reads.
+ * phone() then reads.  With AVX2 and BMI2, phone_digits_avx2 does the
+ * loop's work (and takes "+32 (0)" too).
  */
 static int phone_fast(const uint8_t *p, size_t len, const char *region,
 		      char *d, char out[NORM_PHONE_MAX + 1], const char **why)
@@ -997,6 +1180,19 @@ static int phone_fast(const uint8_t *p, size_t len, const char *region,
 	/* No more bytes than d holds digits: phone() says "too many". */
 	if (e - s > PHONE_DIGITS_MAX)
 		return -1;
+#ifdef NORM_AVX2
+	if (e - s >= 8 && norm_avx2_bmi2()) {
+		bool dropped0;
+		int k = phone_digits_avx2(p + s, e - s, plus, d, &dropped0);
+
+		if (k <= 0)
+			return -1;
+		no_reason(why);
+		out[0] = '\0';
+		return phone_number(d, (size_t)k, plus, dropped0, region, out,
+				    why);
+	}
+#endif
 	for (size_t i = s; i < e; i++) {
 		uint8_t c = p[i], k = cclass[c];
 
@@ -1293,75 +1489,6 @@ static bool email_words(const uint8_t *q, size_t n, struct kbuf *out)
 }
 
 #ifdef NORM_AVX2
-static inline bool norm_avx2(void)
-{
-	return __builtin_cpu_supports("avx2");
-}
-
-/* q[0..n), 16 <= n <= 32, in the lanes 0..n-1 of a vector and zeros
- * above, reading only q[0..n): the first 16 bytes, and the last 16
- * moved down onto lanes 16..n-1 by a shuffle whose control starts
- * 32 - n bytes into "down". */
-__attribute__((target("avx2"))) static inline __m256i
-load_16_32(const uint8_t *q, size_t n)
-{
-	static const uint8_t down[32] = {
-		0,    1,    2,    3,    4,    5,    6,    7,
-		8,    9,    10,   11,   12,   13,   14,   15,
-		0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
-		0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
-	};
-	__m128i lo = _mm_loadu_si128((const __m128i *)(const void *)q);
-	__m128i hi = _mm_loadu_si128(
-		(const __m128i *)(const void *)(q + n - 16));
-	__m128i ctl = _mm_loadu_si128(
-		(const __m128i *)(const void *)(down + 32 - n));
-
-	return _mm256_inserti128_si256(_mm256_castsi128_si256(lo),
-				       _mm_shuffle_epi8(hi, ctl), 1);
-}
-
-/* Constant vectors for the AVX2 paths, loaded from memory: gcc would
- * build each _mm256_set1_epi8 with three instructions on every call. */
-#define X4(c) c, c, c, c
-#define X32(c) X4(c), X4(c), X4(c), X4(c), X4(c), X4(c), X4(c), X4(c)
-enum { K_20, K_A_LO, K_A_UP, K_0, K_25, K_9, K_DOT, K_AT, K_HYP, K_UND,
-       K_IOTA, K_N };
-static const uint8_t kvec[K_N][32] __attribute__((aligned(32))) = {
-	[K_20] = { X32(0x20) },
-	[K_A_LO] = { X32('a') },
-	[K_A_UP] = { X32('A') },
-	[K_0] = { X32('0') },
-	[K_25] = { X32(25) },
-	[K_9] = { X32(9) },
-	[K_DOT] = { X32('.') },
-	[K_AT] = { X32('@') },
-	[K_HYP] = { X32('-') },
-	[K_UND] = { X32('_') },
-	[K_IOTA] = { 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
-		     11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
-		     22, 23, 24, 25, 26, 27, 28, 29, 30, 31 },
-};
-#undef X4
-#undef X32
-
-#define KV(k) _mm256_load_si256((const __m256i *)(const void *)(kv + 32 * (k)))
-
-/* kvec's address hidden from the compiler: it would see the constants
- * in it and build them again, which is what the table is to avoid. */
-#define KV_BASE()                                \
-	const uint8_t *kv = &kvec[0][0];         \
-	__asm__("" : "+r"(kv))
-
-/* 0xff in each lane of x that is in lo..lo+span (unsigned). */
-#define LANES_IN(x, lo, span)                                      \
-	__extension__({                                            \
-		__m256i t_ = _mm256_sub_epi8((x), KV(lo));         \
-		_mm256_cmpeq_epi8(_mm256_min_epu8(t_, KV(span)), t_); \
-	})
-
-#define LANE_BITS(v) ((uint64_t)(uint32_t)_mm256_movemask_epi8(v))
-
 /* email_avx2's output through norm_set, when out has no room for a
  * whole vector: out of line, its copy wiped. */
 __attribute__((target("avx2"))) static NOINLINE bool

@@ -209,13 +209,60 @@ static NOINLINE int do_int(const struct pfield *f, const char *in,
 	return put(out, d + n, sizeof d - n, why);
 }
 
-static NOINLINE int do_phone(const struct pfield *f, const char *in,
-			     size_t len, struct kbuf *out, const char **why)
+/* do_phone through a copy, for an out without room for a number yet. */
+static NOINLINE int do_phone_copy(const struct pfield *f, const char *in,
+				  size_t len, struct kbuf *out,
+				  const char **why)
 {
 	char ph[NORM_PHONE_MAX + 1];
 	int rc = norm_phone(in, len, f->region ? f->region : "BE", ph, why);
 
 	return rc == NORM_OK ? put(out, ph, strlen(ph), why) : cleared(out, rc);
+}
+
+/* The length of the string at s, which has a NUL in s[0..16]: the first
+ * zero byte of two words, found as a word's lowest set bit of
+ * (v - 1...) & ~v & 0x80... (exact up to the first zero byte). */
+static inline size_t len16(const uint8_t *s)
+{
+	const uint64_t ones = 0x0101010101010101u, high = ones << 7;
+	uint64_t v, z;
+
+	memcpy(&v, s, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	if ((z = (v - ones) & ~v & high))
+		return (size_t)__builtin_ctzll(z) >> 3;
+	memcpy(&v, s + 8, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	if ((z = (v - ones) & ~v & high))
+		return 8 + ((size_t)__builtin_ctzll(z) >> 3);
+	return NORM_PHONE_MAX;
+}
+
+/* As do_date: the number normalised in out's own memory when it has
+ * room.  norm_phone writes the number and its NUL on success, only a NUL
+ * at the start otherwise. */
+static NOINLINE int do_phone(const struct pfield *f, const char *in,
+			     size_t len, struct kbuf *out, const char **why)
+{
+	uint8_t *d = out->p;
+	size_t n;
+	int rc;
+
+	if (!d || out->cap < NORM_PHONE_MAX || out->max < NORM_PHONE_MAX)
+		return do_phone_copy(f, in, len, out, why);
+	rc = norm_phone(in, len, f->region ? f->region : "BE", (char *)d, why);
+	if (rc != NORM_OK)
+		return cleared(out, rc);
+	n = len16(d);
+	if (out->len > n)
+		norm_wipe_tail(out, n);
+	out->len = n;
+	return NORM_OK;
 }
 
 static int do_text(const struct pfield *f, const char *in, size_t len,
