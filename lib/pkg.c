@@ -370,9 +370,22 @@ static inline bool pkg_avx2(void)
 	return __builtin_cpu_supports("avx2");
 }
 
+static const uint8_t special_lanes[32] __attribute__((aligned(32))) = {
+	0xff, 0xff, '"',  0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, '\n', 0xff, ',',  '\r', 0xff, 0xff,
+	0xff, 0xff, '"',  0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, '\n', 0xff, ',',  '\r', 0xff, 0xff,
+};
+
+/* plain_line_avx2 for a line of more than 255 chunks: the specials
+ * counted a block of 255 chunks at a time (so that no lane of the count
+ * overflows), the rest by plain_line_avx2. */
+__attribute__((target("avx2"))) static NOINLINE bool
+plain_line_long(const uint8_t *p, size_t n, size_t commas);
+
 /*
  * plain_line for the AVX2 build: a byte is special ('"', '\n', '\r',
- * ',') when it equals the entry of "special" at its low nibble (their
+ * ',') when it equals the entry of special_lanes at its low nibble (their
  * low nibbles differ; the other entries, 0xff, match no byte the shuffle
  * does not zero, and it zeroes those of 0x80 and above).  Specials are
  * counted, 1 per lane; as the line holds its separators, it is plain
@@ -380,15 +393,9 @@ static inline bool pkg_avx2(void)
  * The last, partial chunk is the line's last 32 bytes with the ones seen
  * already masked off, so nothing outside the line is read.
  */
-__attribute__((target("avx2"))) static inline bool
-plain_line_avx2(const uint8_t *p, size_t n, size_t commas)
+__attribute__((target("avx2"))) static inline __attribute__((always_inline))
+bool plain_line_avx2(const uint8_t *p, size_t n, size_t commas)
 {
-	static const uint8_t special[32] __attribute__((aligned(32))) = {
-		0xff, 0xff, '"',  0xff, 0xff, 0xff, 0xff, 0xff,
-		0xff, 0xff, '\n', 0xff, ',',  '\r', 0xff, 0xff,
-		0xff, 0xff, '"',  0xff, 0xff, 0xff, 0xff, 0xff,
-		0xff, 0xff, '\n', 0xff, ',',  '\r', 0xff, 0xff,
-	};
 	static const uint8_t tail[64] = {
 		0,    0,    0,    0,    0,    0,    0,    0,
 		0,    0,    0,    0,    0,    0,    0,    0,
@@ -399,29 +406,20 @@ plain_line_avx2(const uint8_t *p, size_t n, size_t commas)
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
 	};
-	const __m256i sp = _mm256_load_si256((const __m256i *)(const void *)special);
+	const __m256i sp = _mm256_load_si256(
+		(const __m256i *)(const void *)special_lanes);
 	const __m256i zero = _mm256_setzero_si256();
-	__m256i sum = zero, cnt, x;
+	__m256i sum, cnt = zero, x;
 	size_t i = 0;
 	uint64_t total;
 
 	if (n < 32)
 		return PLAIN_LINE(p, n, commas);
 	/* The count per lane stays below 256 for lines of up to 255 full
-	 * chunks or 254 and a partial one; longer ones are counted a block of 255
-	 * chunks at a time first. */
-	while (n - i > 255 * 32) {
-		cnt = zero;
-		for (size_t end = i + 255 * 32; i < end; i += 32) {
-			x = _mm256_loadu_si256(
-				(const __m256i *)(const void *)(p + i));
-			cnt = _mm256_sub_epi8(
-				cnt,
-				_mm256_cmpeq_epi8(_mm256_shuffle_epi8(sp, x), x));
-		}
-		sum = _mm256_add_epi64(sum, _mm256_sad_epu8(cnt, zero));
-	}
-	cnt = zero;
+	 * chunks or 254 and a partial one; longer ones are counted a block
+	 * of 255 chunks at a time first (out of the common path). */
+	if (n > 255 * 32)
+		return plain_line_long(p, n, commas);
 	for (; i + 32 <= n; i += 32) {
 		x = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
 		cnt = _mm256_sub_epi8(
@@ -437,7 +435,7 @@ plain_line_avx2(const uint8_t *p, size_t n, size_t commas)
 				_mm256_loadu_si256((const __m256i *)(const void *)(
 					tail + (n - i)))));
 	}
-	sum = _mm256_add_epi64(sum, _mm256_sad_epu8(cnt, zero));
+	sum = _mm256_sad_epu8(cnt, zero);
 	{
 		__m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sum),
 					   _mm256_extracti128_si256(sum, 1));
@@ -447,6 +445,47 @@ plain_line_avx2(const uint8_t *p, size_t n, size_t commas)
 	}
 	return total == commas;
 }
+
+/* plain_line_avx2 for the test hook, which has no AVX2 build. */
+__attribute__((target("avx2"))) static NOINLINE bool
+plain_line_avx2_call(const uint8_t *p, size_t n, size_t commas)
+{
+	return plain_line_avx2(p, n, commas);
+}
+
+__attribute__((target("avx2"))) static NOINLINE bool
+plain_line_long(const uint8_t *p, size_t n, size_t commas)
+{
+	const __m256i sp = _mm256_load_si256(
+		(const __m256i *)(const void *)special_lanes);
+	const __m256i zero = _mm256_setzero_si256();
+	__m256i sum = zero, cnt, x;
+	size_t i = 0, seen;
+
+	while (n - i > 255 * 32) {
+		cnt = zero;
+		for (size_t end = i + 255 * 32; i < end; i += 32) {
+			x = _mm256_loadu_si256(
+				(const __m256i *)(const void *)(p + i));
+			cnt = _mm256_sub_epi8(
+				cnt,
+				_mm256_cmpeq_epi8(_mm256_shuffle_epi8(sp, x), x));
+		}
+		sum = _mm256_add_epi64(sum, _mm256_sad_epu8(cnt, zero));
+	}
+	{
+		__m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sum),
+					   _mm256_extracti128_si256(sum, 1));
+
+		seen = (size_t)_mm_cvtsi128_si64(s2) +
+		       (size_t)_mm_extract_epi64(s2, 1);
+	}
+	/* the specials seen count as commas asked for: none may be
+	 * missing from the rest, and the rest may hold no more */
+	if (seen > commas)
+		return false;
+	return plain_line_avx2(p + i, n - i, commas - seen);
+}
 #endif
 
 bool pkg_plain_line_(const uint8_t *p, size_t n, size_t commas,
@@ -454,7 +493,7 @@ bool pkg_plain_line_(const uint8_t *p, size_t n, size_t commas,
 {
 #ifdef PKG_AVX2
 	if (!portable && pkg_avx2())
-		return plain_line_avx2(p, n, commas);
+		return plain_line_avx2_call(p, n, commas);
 #endif
 #ifdef PKG_SSE2
 	if (!portable)
@@ -470,15 +509,18 @@ copy_record(uint8_t *d, size_t n_fields, const char *const *values,
 {
 	uint8_t *q = d;
 
+	if (!n_fields)
+		return q;
+	/* Each value with a comma after it; the last comma is taken back
+	 * (the caller writes the LF there). */
 	for (size_t i = 0; i < n_fields; i++) {
 		size_t n = lens[i];
 
-		if (i)
-			*q++ = ',';
 		copy_value(q, values[i], n);
-		q += n;
+		q[n] = ',';
+		q += n + 1;
 	}
-	return q;
+	return q - 1;
 }
 
 /* The record at d again, field by field, for a line that failed the
