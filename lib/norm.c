@@ -12,6 +12,9 @@
  *     accepts what the general path accepts the same way and leaves all
  *     else to it, so results and reasons are the general path's
  *     (tests/unit/test_norm_fast.c, fuzz/fuzz_norm.c compare them);
+ *     on x86-64 with AVX2 the e-mail and phone fast paths read the cell
+ *     as lane masks (NORM_PORTABLE builds without them), and they in turn
+ *     accept only what the word-at-a-time paths accept;
  *   - *why is NULL unless the result is NORM_INVALID, and then a static
  *     string that never quotes the value (it ends up in logs);
  *   - every NORM_OK output is a fixed point: normalising it again gives
