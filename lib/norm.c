@@ -12,6 +12,9 @@
  *     accepts what the general path accepts the same way and leaves all
  *     else to it, so results and reasons are the general path's
  *     (tests/unit/test_norm_fast.c, fuzz/fuzz_norm.c compare them);
+ *     on x86-64 with AVX2 the e-mail and phone fast paths read the cell
+ *     as lane masks (NORM_PORTABLE builds without them), and they in turn
+ *     accept only what the word-at-a-time paths accept;
  *   - *why is NULL unless the result is NORM_INVALID, and then a static
  *     string that never quotes the value (it ends up in logs);
  *   - every NORM_OK output is a fixed point: normalising it again gives
@@ -27,6 +30,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <utf8proc.h>
+
+/* NORM_PORTABLE (tests of the fallback) keeps to the word-at-a-time
+ * paths; elsewhere on x86-64 the AVX2 paths are taken when the CPU has
+ * it (norm_avx2). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(NORM_PORTABLE)
+#include <immintrin.h>
+#define NORM_AVX2 1
+#endif
 
 #include "banned.h"
 
@@ -333,6 +344,86 @@ int norm_set_slow(struct kbuf *out, const void *p, size_t n)
 	return kbuf_append(out, p, n, &e);
 }
 
+#ifdef NORM_AVX2
+static inline bool norm_avx2(void)
+{
+	return __builtin_cpu_supports("avx2");
+}
+
+/* q[0..n), 16 <= n <= 32, in the lanes 0..n-1 of a vector and zeros
+ * above, reading only q[0..n): the first 16 bytes, and the last 16
+ * moved down onto lanes 16..n-1 by a shuffle whose control starts
+ * 32 - n bytes into "down". */
+__attribute__((target("avx2"))) static inline __m256i
+load_16_32(const uint8_t *q, size_t n)
+{
+	static const uint8_t down[32] = {
+		0,    1,    2,    3,    4,    5,    6,    7,
+		8,    9,    10,   11,   12,   13,   14,   15,
+		0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+		0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	};
+	__m128i lo = _mm_loadu_si128((const __m128i *)(const void *)q);
+	__m128i hi = _mm_loadu_si128(
+		(const __m128i *)(const void *)(q + n - 16));
+	__m128i ctl = _mm_loadu_si128(
+		(const __m128i *)(const void *)(down + 32 - n));
+
+	return _mm256_inserti128_si256(_mm256_castsi128_si256(lo),
+				       _mm_shuffle_epi8(hi, ctl), 1);
+}
+
+/* Constant vectors for the AVX2 paths, loaded from memory: gcc would
+ * build each _mm256_set1_epi8 with three instructions on every call. */
+#define X4(c) c, c, c, c
+#define X32(c) X4(c), X4(c), X4(c), X4(c), X4(c), X4(c), X4(c), X4(c)
+enum { K_20, K_A_LO, K_A_UP, K_0, K_25, K_9, K_DOT, K_AT, K_HYP, K_UND,
+       K_IOTA, K_PSEP, K_OPEN, K_CLOSE, K_N };
+static const uint8_t kvec[K_N][32] __attribute__((aligned(32))) = {
+	[K_20] = { X32(0x20) },
+	[K_A_LO] = { X32('a') },
+	[K_A_UP] = { X32('A') },
+	[K_0] = { X32('0') },
+	[K_25] = { X32(25) },
+	[K_9] = { X32(9) },
+	[K_DOT] = { X32('.') },
+	[K_AT] = { X32('@') },
+	[K_HYP] = { X32('-') },
+	[K_UND] = { X32('_') },
+	[K_IOTA] = { 0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+		     11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+		     22, 23, 24, 25, 26, 27, 28, 29, 30, 31 },
+	/* ' ', '-', '.', '/' at their low nibbles (all different), 0xff
+	 * elsewhere: a lane equals its shuffle through this iff it is one
+	 * of them (0x00 finds ' ', bytes of 0x80 and above find 0) */
+	[K_PSEP] = { ' ',  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		     0xff, 0xff, 0xff, 0xff, 0xff, '-',  '.',  '/',
+		     ' ',  0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		     0xff, 0xff, 0xff, 0xff, 0xff, '-',  '.',  '/' },
+	[K_OPEN] = { X32('(') },
+	[K_CLOSE] = { X32(')') },
+};
+#undef X4
+#undef X32
+
+#define KV(k) _mm256_load_si256((const __m256i *)(const void *)(kv + 32 * (k)))
+
+/* kvec's address hidden from the compiler: it would see the constants
+ * in it and build them again, which is what the table is to avoid. */
+#define KV_BASE()                                \
+	const uint8_t *kv = &kvec[0][0];         \
+	__asm__("" : "+r"(kv))
+
+/* 0xff in each lane of x that is in lo..lo+span (unsigned). */
+#define LANES_IN(x, lo, span)                                      \
+	__extension__({                                            \
+		__m256i t_ = _mm256_sub_epi8((x), KV(lo));         \
+		_mm256_cmpeq_epi8(_mm256_min_epu8(t_, KV(span)), t_); \
+	})
+
+#define LANE_BITS(v) ((uint64_t)(uint32_t)_mm256_movemask_epi8(v))
+#endif
+
 /* ------------------------------------------------------------------ text */
 
 /*
@@ -576,13 +667,77 @@ static inline bool year4(const uint8_t *q, unsigned *y)
 	return true;
 }
 
+static inline uint64_t load64_le(const uint8_t *q);
+
+/*
+ * date_fast for the two writings of ten bytes, DD/MM/YYYY (one of "/-."
+ * twice) and YYYY-MM-DD, a word at a time: NORM_OK with out set, or -1
+ * for date_fast's byte-wise reading (which then also refuses it: it
+ * reads these shapes alike).  The digits are checked together: byte i
+ * of t is q[i] - '0' (XOR, since '0' is 0x30), a digit when it is below
+ * 10, that is, when neither it nor it plus 6 has a bit in 0xf0.  The
+ * separators and the digits of the other shape are off the mask; they
+ * add no carry (0x1d..0x1f plus 6), and a byte that would is refused
+ * anyway.  With the separators masked off, byte i of 10 * t + (t >> 8)
+ * is the two-digit number at q[i] (at most 99: no byte carries into the
+ * next).
+ */
+#define PAIRS(t) ((t) * 10 + ((t) >> 8))
+static inline __attribute__((always_inline)) int date10(const uint8_t *q, char out[NORM_DATE_LEN + 1])
+{
+	const uint64_t t = load64_le(q) ^ 0x3030303030303030u;
+	const uint64_t big = (t | (t + 0x0606060606060606u)) &
+			     0xf0f0f0f0f0f0f0f0u;
+	const unsigned c8 = digit(q[8]), c9 = digit(q[9]);
+	uint64_t pairs;
+	unsigned y, m, d;
+
+	if (c8 > 9 || c9 > 9)
+		return -1;
+	if (q[4] == '-' && q[7] == '-') {
+		/* YYYY-MM-DD: digits at 0-3, 5, 6 */
+		if (big & 0x00ffff00ffffffffu)
+			return -1;
+		pairs = PAIRS(t & 0x00ffff00ffffffffu);
+		y = (unsigned)(pairs & 0xff) * 100 +
+		    (unsigned)(pairs >> 16 & 0xff);
+		m = (unsigned)(pairs >> 40 & 0xff);
+		d = c8 * 10 + c9;
+	} else {
+		/* DD/MM/YYYY: digits at 0, 1, 3, 4, 6, 7 */
+		if ((q[2] != '/' && q[2] != '-' && q[2] != '.') ||
+		    q[5] != q[2] || (big & 0xffff00ffff00ffffu))
+			return -1;
+		pairs = PAIRS(t & 0xffff00ffff00ffffu);
+		d = (unsigned)(pairs & 0xff);
+		m = (unsigned)(pairs >> 24 & 0xff);
+		y = (unsigned)(pairs >> 48 & 0xff) * 100 + c8 * 10 + c9;
+	}
+	if (y - DATE_YEAR_MIN > DATE_YEAR_MAX - DATE_YEAR_MIN || m - 1 > 11 ||
+	    d - 1 >= days_in(y, m))
+		return -1;
+	if (q[4] == '-') {
+		memcpy(out, q, NORM_DATE_LEN);
+	} else {
+		memcpy(out, q + 6, 4);
+		out[4] = '-';
+		memcpy(out + 5, q + 3, 2);
+		out[7] = '-';
+		memcpy(out + 8, q, 2);
+	}
+	out[10] = '\0';
+	return NORM_OK;
+}
+#undef PAIRS
+
 /*
  * norm_date for the writings of nearly every cell: YYYY-MM-DD, and
  * D/M/YYYY with one or two digits of day and month and '/', '-' or '.',
  * between ASCII white space, with a midnight " 00:00" or " 00:00:00"
  * after it, and a valid date: NORM_OK, the result in out.  An empty or
  * ASCII-blank cell: NORM_EMPTY.  Anything else: -1, and norm_date's
- * general parse handles it (and explains when invalid).  It only
+ * general parse handles it (and explains when invalid); the ten-byte
+ * writings are read by date10.  It only
  * accepts, and every input it accepts the general parse reads the same
  * way, so the two cannot disagree.
  */
@@ -610,30 +765,20 @@ static int date_fast(const uint8_t *p, size_t len, char out[NORM_DATE_LEN + 1])
 		n -= 9;
 	else if (n >= 8 + 6 && memcmp(q + n - 6, " 00:00", 6) == 0)
 		n -= 6;
+	if (n == NORM_DATE_LEN)
+		return date10(q, out);
 	if (n < 8 || n > NORM_DATE_LEN)
 		return -1;
-	if (n == NORM_DATE_LEN && q[4] == '-' && q[7] == '-') {
-		/* YYYY-MM-DD, exactly two digits each */
-		if (!year4(q, &y))
-			return -1;
-		i = 5;
-		if (!day_or_month(q, n, &i, &m) || i != 7)
-			return -1;
-		i = 8;
-		if (!day_or_month(q, n, &i, &d) || i != 10)
-			return -1;
-		i = 0; /* where the year is */
-	} else {
-		/* D/M/YYYY; n >= 8 keeps each q[i] read here in q[0..n) */
-		if (!day_or_month(q, n, &i, &d))
-			return -1;
-		sep = q[i++];
-		if (sep != '/' && sep != '-' && sep != '.')
-			return -1;
-		if (!day_or_month(q, n, &i, &m) || q[i++] != sep ||
-		    n - i != 4 || !year4(q + i, &y))
-			return -1;
-	}
+	/* D/M/YYYY of 8 or 9 bytes; n >= 8 keeps each q[i] read here in
+	 * q[0..n) */
+	if (!day_or_month(q, n, &i, &d))
+		return -1;
+	sep = q[i++];
+	if (sep != '/' && sep != '-' && sep != '.')
+		return -1;
+	if (!day_or_month(q, n, &i, &m) || q[i++] != sep || n - i != 4 ||
+	    !year4(q + i, &y))
+		return -1;
 	if (y < DATE_YEAR_MIN || y > DATE_YEAR_MAX || m < 1 || m > 12 ||
 	    d < 1 || d > days_in(y, m))
 		return -1;
@@ -707,10 +852,11 @@ static NOINLINE int date_general(const uint8_t *p, size_t len,
 	return NORM_OK;
 }
 
-int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
-	      const char **why)
+/* norm_date for all but a bare ten-byte date: out of line, so that the
+ * common call saves no registers for it. */
+static NOINLINE int date_other(const uint8_t *p, size_t len,
+			       char out[NORM_DATE_LEN + 1], const char **why)
 {
-	const uint8_t *p = (const uint8_t *)in;
 	int rc = date_fast(p, len, out);
 
 	if (rc < 0)
@@ -719,12 +865,26 @@ int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
 	return rc;
 }
 
+int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
+	      const char **why)
+{
+	const uint8_t *p = (const uint8_t *)in;
+
+	/* Most cells are the ten bytes of the date and nothing else. */
+	if (len == NORM_DATE_LEN && date10(p, out) == NORM_OK) {
+		no_reason(why);
+		return NORM_OK;
+	}
+	return date_other(p, len, out, why);
+}
+
 /* ----------------------------------------------------------------- phone */
 
 /* A Belgian national significant number (after +32 or the trunk 0),
  * written to out as E.164 if valid. */
-static int belgian(const char *nsn, size_t n, char out[NORM_PHONE_MAX + 1],
-		   const char **why)
+static inline __attribute__((always_inline)) int
+belgian(const char *nsn, size_t n, char out[NORM_PHONE_MAX + 1],
+	const char **why)
 {
 	if (n == 0)
 		return invalid(why, "too few digits");
@@ -760,9 +920,10 @@ static bool region_be(const char *region)
 
 /* The number that the nd > 0 digits d of a cell make (plus: written with
  * a '+'; dropped0: a "(0)" was dropped), in out as E.164 if valid. */
-static int phone_number(const char *d, size_t nd, bool plus, bool dropped0,
-			const char *region, char out[NORM_PHONE_MAX + 1],
-			const char **why)
+static inline __attribute__((always_inline)) int
+phone_number(const char *d, size_t nd, bool plus, bool dropped0,
+	     const char *region, char out[NORM_PHONE_MAX + 1],
+	     const char **why)
 {
 	const char *num;
 	size_t nnum;
@@ -892,6 +1053,106 @@ static NOINLINE int phone(const char *in, size_t len, const char *region,
 	return phone_number(d, nd, plus, dropped0, region, out, why);
 }
 
+#ifdef NORM_AVX2
+/* q[0..n), 8 <= n <= 16, in the lanes 0..n-1 of a vector and zeros
+ * above, reading only q[0..n), as load_16_32 does for longer ones. */
+__attribute__((target("avx2"))) static inline __m128i
+load_8_16(const uint8_t *q, size_t n)
+{
+	static const uint8_t down[16] = {
+		0,    1,    2,    3,    4,    5,    6,    7,
+		0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+	};
+	__m128i lo = _mm_loadl_epi64((const __m128i *)(const void *)q);
+	__m128i hi = _mm_loadl_epi64(
+		(const __m128i *)(const void *)(q + n - 8));
+	__m128i ctl = _mm_loadl_epi64(
+		(const __m128i *)(const void *)(down + 16 - n));
+
+	return _mm_unpacklo_epi64(lo, _mm_shuffle_epi8(hi, ctl));
+}
+
+/*
+ * phone_fast's loop for q[0..n), 8 <= n <= PHONE_DIGITS_MAX, as lane
+ * masks: every byte a digit or one of " ./-" (else -1, as the loop
+ * says), and the digits gathered into d by PEXT, eight bytes at a time:
+ * the same digits in the same order, their count returned.  The stores
+ * of eight bytes stay in d (n <= 24: the third word starts at most 16
+ * digits in).
+ *
+ * After a '+' (plus) it also takes the one parenthesis writing phone()
+ * handles most often, "+32 (0)...": one "(0)" after exactly the digits
+ * "32".  phone() drops that 0 and says so (*dropped0); here its lane is
+ * taken out of the digits.  Any other parenthesis is left to phone().
+ */
+__attribute__((target("avx2,bmi2,popcnt"))) static int
+phone_digits_avx2(const uint8_t *q, size_t n, bool plus, char *d,
+		  bool *dropped0)
+{
+	KV_BASE();
+	__m256i x, dig, par;
+	uint64_t w, m, all = ((uint64_t)1 << n) - 1, open, close;
+	size_t nd;
+
+	if (n <= 16)
+		x = _mm256_set_m128i(_mm_setzero_si128(), load_8_16(q, n));
+	else
+		x = load_16_32(q, n);
+	dig = LANES_IN(x, K_0, K_9);
+	par = _mm256_or_si256(_mm256_cmpeq_epi8(x, KV(K_OPEN)),
+			      _mm256_cmpeq_epi8(x, KV(K_CLOSE)));
+	if ((LANE_BITS(_mm256_or_si256(
+		     _mm256_or_si256(dig, par),
+		     _mm256_cmpeq_epi8(_mm256_shuffle_epi8(KV(K_PSEP), x),
+				       x))) &
+	     all) != all)
+		return -1;
+	*dropped0 = false;
+	if ((open = LANE_BITS(_mm256_cmpeq_epi8(x, KV(K_OPEN))))) {
+		/* "(0)" at open: one '(', the ')' two lanes on, a '0'
+		 * between, after two digits (checked as "32" below) */
+		close = LANE_BITS(par) & ~open;
+		if (!plus || (open & (open - 1)) || close != open << 2 ||
+		    q[__builtin_ctzll(open) + 1] != '0' ||
+		    __builtin_popcountll(LANE_BITS(dig) & (open - 1)) != 2)
+			return -1;
+		dig = _mm256_andnot_si256(
+			_mm256_cmpeq_epi8(
+				KV(K_IOTA),
+				_mm256_set1_epi8(
+					(char)(__builtin_ctzll(open) + 1))),
+			dig);
+		*dropped0 = true;
+	} else if (LANE_BITS(par)) {
+		return -1;
+	}
+	w = (uint64_t)_mm256_extract_epi64(x, 0);
+	m = (uint64_t)_mm256_extract_epi64(dig, 0);
+	w = _pext_u64(w, m);
+	memcpy(d, &w, 8);
+	nd = (size_t)__builtin_popcountll(m) >> 3;
+	w = _pext_u64((uint64_t)_mm256_extract_epi64(x, 1),
+		      m = (uint64_t)_mm256_extract_epi64(dig, 1));
+	memcpy(d + nd, &w, 8);
+	nd += (size_t)__builtin_popcountll(m) >> 3;
+	if (n > 16) {
+		w = _pext_u64((uint64_t)_mm256_extract_epi64(x, 2),
+			      m = (uint64_t)_mm256_extract_epi64(dig, 2));
+		memcpy(d + nd, &w, 8);
+		nd += (size_t)__builtin_popcountll(m) >> 3;
+	}
+	if (*dropped0 && (d[0] != '3' || d[1] != '2'))
+		return -1;
+	return (int)nd;
+}
+
+static inline bool norm_avx2_bmi2(void)
+{
+	return __builtin_cpu_supports("avx2") &&
+	       __builtin_cpu_supports("bmi2");
+}
+#endif
+
 /*
  * phone() for the writings of nearly every cell: ASCII digits and the
  * separators ' ', '.', '/', '-' between ASCII white space, perhaps after
@@ -899,7 +1160,8 @@ static NOINLINE int phone(const char *in, size_t len, const char *region,
  * digits with the same flags (no parentheses, so nothing dropped), so
  * phone_number gives the same result, valid or not.  An empty or blank
  * cell is NORM_EMPTY, as trimmed() says.  -1 for any other cell, which
- * phone() then reads.
+ * phone() then reads.  With AVX2 and BMI2, phone_digits_avx2 does the
+ * loop's work (and takes "+32 (0)" too).
  */
 static int phone_fast(const uint8_t *p, size_t len, const char *region,
 		      char *d, char out[NORM_PHONE_MAX + 1], const char **why)
@@ -921,6 +1183,19 @@ static int phone_fast(const uint8_t *p, size_t len, const char *region,
 	/* No more bytes than d holds digits: phone() says "too many". */
 	if (e - s > PHONE_DIGITS_MAX)
 		return -1;
+#ifdef NORM_AVX2
+	if (e - s >= 8 && norm_avx2_bmi2()) {
+		bool dropped0;
+		int k = phone_digits_avx2(p + s, e - s, plus, d, &dropped0);
+
+		if (k <= 0)
+			return -1;
+		no_reason(why);
+		out[0] = '\0';
+		return phone_number(d, (size_t)k, plus, dropped0, region, out,
+				    why);
+	}
+#endif
 	for (size_t i = s; i < e; i++) {
 		uint8_t c = p[i], k = cclass[c];
 
@@ -1216,6 +1491,88 @@ static bool email_words(const uint8_t *q, size_t n, struct kbuf *out)
 	return true;
 }
 
+#ifdef NORM_AVX2
+/* email_avx2's output through norm_set, when out has no room for a
+ * whole vector: out of line, its copy wiped. */
+__attribute__((target("avx2"))) static NOINLINE bool
+email_set_copy(struct kbuf *out, __m256i v, size_t n)
+{
+	uint8_t tmp[32];
+	int rc;
+
+	_mm256_storeu_si256((__m256i *)(void *)tmp, v);
+	rc = norm_set(out, tmp, n);
+	wipe_local(tmp, sizeof tmp);
+	return rc == 0;
+}
+
+/*
+ * email_fast for q[0..n), 16 <= n <= 32, the length of nearly every
+ * address, with the bytes of the writings nearly every address has:
+ * letters, digits, '.', '@', '-' and '_' (only before the '@').  Each
+ * class is a bit mask over the positions, and email_words' rules are
+ * checks on the masks; anything else (another atext byte, any doubt)
+ * is left to email_words, so this accepts a subset of what it accepts
+ * and sets out the same way.  True if it set out.
+ */
+__attribute__((target("avx2"))) static bool
+email_avx2(const uint8_t *q, size_t n, struct kbuf *out)
+{
+	KV_BASE();
+	const __m256i x = load_16_32(q, n);
+	const __m256i let = LANES_IN(_mm256_or_si256(x, KV(K_20)), K_A_LO,
+				     K_25);
+	const __m256i dot = _mm256_cmpeq_epi8(x, KV(K_DOT));
+	const __m256i atv = _mm256_cmpeq_epi8(x, KV(K_AT));
+	const __m256i hyp = _mm256_cmpeq_epi8(x, KV(K_HYP));
+	const __m256i und = _mm256_cmpeq_epi8(x, KV(K_UND));
+	const __m256i ok = _mm256_or_si256(
+		_mm256_or_si256(let, LANES_IN(x, K_0, K_9)),
+		_mm256_or_si256(_mm256_or_si256(dot, atv),
+				_mm256_or_si256(hyp, und)));
+	/* positions: bit i for q[i]; lanes n..31 are zero, in no class */
+	const uint64_t all = ((uint64_t)1 << n) - 1, top = all ^ (all >> 1);
+	const uint64_t d = LANE_BITS(dot), a = LANE_BITS(atv);
+	const uint64_t sep = d | a;
+	uint64_t dom, hd, dd, tld;
+	__m256i up, low;
+
+	/* every byte in a class; one '@'; no part empty: neither '.' nor
+	 * '@' first or last or next to another */
+	if (LANE_BITS(ok) != all || !a || (a & (a - 1)) ||
+	    (sep & (1 | top | (sep >> 1))))
+		return false;
+	dom = all & ~((a << 1) - 1);
+	/* the domain: no '_', no hyphen after the '@' or a dot, before a
+	 * dot or last; a dot, and after the last one two or more letters
+	 * (labels of at most 63 and a local part of at most 64 bytes
+	 * cannot be longer in 32 bytes) */
+	hd = LANE_BITS(hyp) & dom;
+	dd = d & dom;
+	if ((LANE_BITS(und) & dom) || (hd & ((sep << 1) | (d >> 1) | top)) ||
+	    !dd)
+		return false;
+	tld = all & ~((((uint64_t)2) << (63 - __builtin_clzll(dd))) - 1);
+	if ((tld & ~LANE_BITS(let)) || !(tld & (tld - 1)))
+		return false;
+	/* The domain lower-cased: 0x20 into its upper-case letters. */
+	up = _mm256_and_si256(
+		LANES_IN(x, K_A_UP, K_25),
+		_mm256_cmpgt_epi8(KV(K_IOTA),
+				  _mm256_set1_epi8((char)__builtin_ctzll(a))));
+	low = _mm256_or_si256(x, _mm256_and_si256(up, KV(K_20)));
+	if (out->p && out->cap >= 31 && n <= out->max && out->len <= 32) {
+		/* The value, its NUL and zeros to lane 31, which also wipe
+		 * an old value of up to 32 bytes. */
+		_mm256_storeu_si256((__m256i *)(void *)out->p, low);
+		out->p[n] = '\0';
+		out->len = n;
+		return true;
+	}
+	return email_set_copy(out, low, n);
+}
+#endif
+
 /* norm_email's fast path: NORM_OK with out set, NORM_EMPTY for an empty
  * or ASCII-blank cell, -1 for what email_general must look at. */
 static int email_fast(const uint8_t *p, size_t len, struct kbuf *out)
@@ -1230,6 +1587,11 @@ static int email_fast(const uint8_t *p, size_t len, struct kbuf *out)
 	}
 	if (e - s > EMAIL_MAX)
 		return -1;
+#ifdef NORM_AVX2
+	if (e - s >= 16 && e - s <= 32 && norm_avx2() &&
+	    email_avx2(p + s, e - s, out))
+		return NORM_OK;
+#endif
 	ok = e - s < 8 ? email_short(p + s, e - s, out) :
 			 email_words(p + s, e - s, out);
 	return ok ? NORM_OK : -1;

@@ -135,22 +135,54 @@ static int date_cmp(const char d[NORM_DATE_LEN + 1],
 	return 0;
 }
 
-static NOINLINE int do_date(const struct pfield *f, const char *in,
-			    size_t len, struct kbuf *out, const char **why)
+/* The range check of a normalised date d; NORM_OK or the reason. */
+static inline int date_in_range(const struct pfield *f, const char *d,
+				const char **why)
+{
+	/* ISO dates of four-digit years order as strings. */
+	if (f->date_min[0] && date_cmp(d, f->date_min) < 0)
+		return invalid(why, "before the earliest allowed date");
+	if (f->date_max[0] && date_cmp(d, f->date_max) > 0)
+		return invalid(why, "after the latest allowed date");
+	return NORM_OK;
+}
+
+/* do_date through a copy, for an out without room for a date yet. */
+static NOINLINE int do_date_copy(const struct pfield *f, const char *in,
+				 size_t len, struct kbuf *out,
+				 const char **why)
 {
 	char d[NORM_DATE_LEN + 1];
 	int rc = norm_date(in, len, d, why);
 
+	if (rc == NORM_OK)
+		rc = date_in_range(f, d, why);
+	return rc == NORM_OK ? put(out, d, NORM_DATE_LEN, why) :
+			       cleared(out, rc);
+}
+
+/* The date is normalised in out's own memory when it has room, as it has
+ * for every cell after a column's first: no copy, and no local array
+ * (whose stack-protector check cost more than the rest). */
+static NOINLINE int do_date(const struct pfield *f, const char *in,
+			    size_t len, struct kbuf *out, const char **why)
+{
+	char *d = (char *)out->p;
+	int rc;
+
+	if (!d || out->cap < NORM_DATE_LEN || out->max < NORM_DATE_LEN)
+		return do_date_copy(f, in, len, out, why);
+	/* norm_date writes d[0..NORM_DATE_LEN] on success, only the NUL at
+	 * d[0] otherwise: either way the old value goes below. */
+	rc = norm_date(in, len, d, why);
+	if (rc == NORM_OK && (rc = date_in_range(f, d, why)) != NORM_OK)
+		memset(d, 0, NORM_DATE_LEN); /* not left behind */
 	if (rc != NORM_OK)
 		return cleared(out, rc);
-	/* ISO dates of four-digit years order as strings. */
-	if (f->date_min[0] && date_cmp(d, f->date_min) < 0)
-		return cleared(out, invalid(why, "before the earliest allowed "
-						 "date"));
-	if (f->date_max[0] && date_cmp(d, f->date_max) > 0)
-		return cleared(out, invalid(why, "after the latest allowed "
-						 "date"));
-	return put(out, d, NORM_DATE_LEN, why);
+	if (out->len > NORM_DATE_LEN)
+		norm_wipe_tail(out, NORM_DATE_LEN);
+	out->len = NORM_DATE_LEN;
+	return NORM_OK;
 }
 
 static NOINLINE int do_int(const struct pfield *f, const char *in,
@@ -177,13 +209,60 @@ static NOINLINE int do_int(const struct pfield *f, const char *in,
 	return put(out, d + n, sizeof d - n, why);
 }
 
-static NOINLINE int do_phone(const struct pfield *f, const char *in,
-			     size_t len, struct kbuf *out, const char **why)
+/* do_phone through a copy, for an out without room for a number yet. */
+static NOINLINE int do_phone_copy(const struct pfield *f, const char *in,
+				  size_t len, struct kbuf *out,
+				  const char **why)
 {
 	char ph[NORM_PHONE_MAX + 1];
 	int rc = norm_phone(in, len, f->region ? f->region : "BE", ph, why);
 
 	return rc == NORM_OK ? put(out, ph, strlen(ph), why) : cleared(out, rc);
+}
+
+/* The length of the string at s, which has a NUL in s[0..16]: the first
+ * zero byte of two words, found as a word's lowest set bit of
+ * (v - 1...) & ~v & 0x80... (exact up to the first zero byte). */
+static inline size_t len16(const uint8_t *s)
+{
+	const uint64_t ones = 0x0101010101010101u, high = ones << 7;
+	uint64_t v, z;
+
+	memcpy(&v, s, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	if ((z = (v - ones) & ~v & high))
+		return (size_t)__builtin_ctzll(z) >> 3;
+	memcpy(&v, s + 8, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	if ((z = (v - ones) & ~v & high))
+		return 8 + ((size_t)__builtin_ctzll(z) >> 3);
+	return NORM_PHONE_MAX;
+}
+
+/* As do_date: the number normalised in out's own memory when it has
+ * room.  norm_phone writes the number and its NUL on success, only a NUL
+ * at the start otherwise. */
+static NOINLINE int do_phone(const struct pfield *f, const char *in,
+			     size_t len, struct kbuf *out, const char **why)
+{
+	uint8_t *d = out->p;
+	size_t n;
+	int rc;
+
+	if (!d || out->cap < NORM_PHONE_MAX || out->max < NORM_PHONE_MAX)
+		return do_phone_copy(f, in, len, out, why);
+	rc = norm_phone(in, len, f->region ? f->region : "BE", (char *)d, why);
+	if (rc != NORM_OK)
+		return cleared(out, rc);
+	n = len16(d);
+	if (out->len > n)
+		norm_wipe_tail(out, n);
+	out->len = n;
+	return NORM_OK;
 }
 
 static int do_text(const struct pfield *f, const char *in, size_t len,

@@ -37,10 +37,18 @@
 #else
 #define PLAIN_LINE(p, n, c) plain_line_c(p, n, c)
 #endif
+/* On x86-64 the record is put by an AVX2 build of put_record_at when the
+ * CPU has it: one shuffle finds all four special bytes, 32 at a time. */
+#if defined(PKG_SSE2) && defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#define PKG_AVX2 1
+#endif
 
 #include "banned.h"
 
 #define PKG_BLOCK (256u << 10)
+
+#define NOINLINE __attribute__((noinline))
 
 struct pkg_writer {
 	struct ksink *out;
@@ -231,49 +239,64 @@ static void put_field(struct pkg_writer *w, const char *v, size_t n)
 	w->fill = (size_t)(put_field_at(w->buf + w->fill, v, n) - w->buf);
 }
 
-/* Room one record may take escaped, with its separators and LF. */
-static size_t record_bound(size_t n_fields, const size_t *lens)
+/* Room one record may take escaped, with its separators and LF: the sum
+ * of 2 * n + 3 over the values, plus 1, summed as the lengths and then
+ * scaled (the same value, also modulo SIZE_MAX + 1). */
+static inline __attribute__((always_inline)) size_t
+record_bound(size_t n_fields, const size_t *lens)
 {
-	size_t need = 1;
+	size_t sum = 0, i = 0;
 
-	for (size_t i = 0; i < n_fields; i++)
-		need += 2 * lens[i] + 3;
-	return need;
+	/* four at a time: a record has a dozen fields or more */
+	for (; i + 4 <= n_fields; i += 4)
+		sum += (lens[i] + lens[i + 1]) + (lens[i + 2] + lens[i + 3]);
+	for (; i < n_fields; i++)
+		sum += lens[i];
+	return 2 * sum + 3 * n_fields + 1;
 }
 
 /* Copy a value of n bytes: values are mostly short, and a call to memcpy
  * per value cost more than the copy.  Reads and writes stay within the
- * n bytes (the words overlap instead). */
-static inline void copy_value(uint8_t *d, const char *s, size_t n)
+ * n bytes (the words overlap instead).  A switch on n, which the
+ * compiler makes one indexed jump, instead of a chain of range tests. */
+static inline __attribute__((always_inline)) void
+copy_value(uint8_t *d, const char *s, size_t n)
 {
-	if (n >= 8 && n <= 16) {
-		uint64_t a, b;
+	uint64_t a, b;
+	uint32_t c, e;
 
+	switch (n) {
+	case 0:
+		break;
+	case 1 ... 3:
+		/* the first, the middle and the last */
+		d[0] = (uint8_t)s[0];
+		d[n / 2] = (uint8_t)s[n / 2];
+		d[n - 1] = (uint8_t)s[n - 1];
+		break;
+	case 4 ... 7:
+		memcpy(&c, s, 4);
+		memcpy(&e, s + n - 4, 4);
+		memcpy(d, &c, 4);
+		memcpy(d + n - 4, &e, 4);
+		break;
+	case 8 ... 16:
 		memcpy(&a, s, 8);
 		memcpy(&b, s + n - 8, 8);
 		memcpy(d, &a, 8);
 		memcpy(d + n - 8, &b, 8);
-	} else if (n > 16 && n <= 32) {
-		uint8_t a[16], b[16];
+		break;
+	case 17 ... 32: {
+		uint8_t x[16], y[16];
 
-		memcpy(a, s, 16);
-		memcpy(b, s + n - 16, 16);
-		memcpy(d, a, 16);
-		memcpy(d + n - 16, b, 16);
-	} else if (n >= 4 && n < 8) {
-		uint32_t a, b;
-
-		memcpy(&a, s, 4);
-		memcpy(&b, s + n - 4, 4);
-		memcpy(d, &a, 4);
-		memcpy(d + n - 4, &b, 4);
-	} else if (n > 32) {
+		memcpy(x, s, 16);
+		memcpy(y, s + n - 16, 16);
+		memcpy(d, x, 16);
+		memcpy(d + n - 16, y, 16);
+		break;
+	}
+	default:
 		memcpy(d, s, n);
-	} else if (n) {
-		/* 1 to 3 bytes: the first, the middle and the last */
-		d[0] = (uint8_t)s[0];
-		d[n / 2] = (uint8_t)s[n / 2];
-		d[n - 1] = (uint8_t)s[n - 1];
 	}
 }
 
@@ -341,14 +364,179 @@ static inline bool plain_line_sse2(const uint8_t *p, size_t n,
 }
 #endif
 
+#ifdef PKG_AVX2
+static inline bool pkg_avx2(void)
+{
+	return __builtin_cpu_supports("avx2");
+}
+
+static const uint8_t special_lanes[32] __attribute__((aligned(32))) = {
+	0xff, 0xff, '"',  0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, '\n', 0xff, ',',  '\r', 0xff, 0xff,
+	0xff, 0xff, '"',  0xff, 0xff, 0xff, 0xff, 0xff,
+	0xff, 0xff, '\n', 0xff, ',',  '\r', 0xff, 0xff,
+};
+
+/* plain_line_avx2 for a line of more than 255 chunks: the specials
+ * counted a block of 255 chunks at a time (so that no lane of the count
+ * overflows), the rest by plain_line_avx2. */
+__attribute__((target("avx2"))) static NOINLINE bool
+plain_line_long(const uint8_t *p, size_t n, size_t commas);
+
+/*
+ * plain_line for the AVX2 build: a byte is special ('"', '\n', '\r',
+ * ',') when it equals the entry of special_lanes at its low nibble (their
+ * low nibbles differ; the other entries, 0xff, match no byte the shuffle
+ * does not zero, and it zeroes those of 0x80 and above).  Specials are
+ * counted, 1 per lane; as the line holds its separators, it is plain
+ * when the count is the separators and no more.
+ * The last, partial chunk is the line's last 32 bytes with the ones seen
+ * already masked off, so nothing outside the line is read.
+ */
+__attribute__((target("avx2"))) static inline __attribute__((always_inline))
+bool plain_line_avx2(const uint8_t *p, size_t n, size_t commas)
+{
+	static const uint8_t tail[64] = {
+		0,    0,    0,    0,    0,    0,    0,    0,
+		0,    0,    0,    0,    0,    0,    0,    0,
+		0,    0,    0,    0,    0,    0,    0,    0,
+		0,    0,    0,    0,    0,    0,    0,    0,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	};
+	const __m256i sp = _mm256_load_si256(
+		(const __m256i *)(const void *)special_lanes);
+	const __m256i zero = _mm256_setzero_si256();
+	__m256i sum, cnt = zero, x;
+	size_t i = 0;
+	uint64_t total;
+
+	if (n < 32)
+		return PLAIN_LINE(p, n, commas);
+	/* The count per lane stays below 256 for lines of up to 255 full
+	 * chunks or 254 and a partial one; longer ones are counted a block
+	 * of 255 chunks at a time first (out of the common path). */
+	if (n > 255 * 32)
+		return plain_line_long(p, n, commas);
+	for (; i + 32 <= n; i += 32) {
+		x = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+		cnt = _mm256_sub_epi8(
+			cnt, _mm256_cmpeq_epi8(_mm256_shuffle_epi8(sp, x), x));
+	}
+	if (i < n) {
+		x = _mm256_loadu_si256(
+			(const __m256i *)(const void *)(p + n - 32));
+		cnt = _mm256_sub_epi8(
+			cnt,
+			_mm256_and_si256(
+				_mm256_cmpeq_epi8(_mm256_shuffle_epi8(sp, x), x),
+				_mm256_loadu_si256((const __m256i *)(const void *)(
+					tail + (n - i)))));
+	}
+	sum = _mm256_sad_epu8(cnt, zero);
+	{
+		__m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sum),
+					   _mm256_extracti128_si256(sum, 1));
+
+		total = (uint64_t)_mm_cvtsi128_si64(s2) +
+			(uint64_t)_mm_extract_epi64(s2, 1);
+	}
+	return total == commas;
+}
+
+/* plain_line_avx2 for the test hook, which has no AVX2 build. */
+__attribute__((target("avx2"))) static NOINLINE bool
+plain_line_avx2_call(const uint8_t *p, size_t n, size_t commas)
+{
+	return plain_line_avx2(p, n, commas);
+}
+
+__attribute__((target("avx2"))) static NOINLINE bool
+plain_line_long(const uint8_t *p, size_t n, size_t commas)
+{
+	const __m256i sp = _mm256_load_si256(
+		(const __m256i *)(const void *)special_lanes);
+	const __m256i zero = _mm256_setzero_si256();
+	__m256i sum = zero, cnt, x;
+	size_t i = 0, seen;
+
+	while (n - i > 255 * 32) {
+		cnt = zero;
+		for (size_t end = i + 255 * 32; i < end; i += 32) {
+			x = _mm256_loadu_si256(
+				(const __m256i *)(const void *)(p + i));
+			cnt = _mm256_sub_epi8(
+				cnt,
+				_mm256_cmpeq_epi8(_mm256_shuffle_epi8(sp, x), x));
+		}
+		sum = _mm256_add_epi64(sum, _mm256_sad_epu8(cnt, zero));
+	}
+	{
+		__m128i s2 = _mm_add_epi64(_mm256_castsi256_si128(sum),
+					   _mm256_extracti128_si256(sum, 1));
+
+		seen = (size_t)_mm_cvtsi128_si64(s2) +
+		       (size_t)_mm_extract_epi64(s2, 1);
+	}
+	/* the specials seen count as commas asked for: none may be
+	 * missing from the rest, and the rest may hold no more */
+	if (seen > commas)
+		return false;
+	return plain_line_avx2(p + i, n - i, commas - seen);
+}
+#endif
+
 bool pkg_plain_line_(const uint8_t *p, size_t n, size_t commas,
 		     bool portable)
 {
+#ifdef PKG_AVX2
+	if (!portable && pkg_avx2())
+		return plain_line_avx2_call(p, n, commas);
+#endif
 #ifdef PKG_SSE2
 	if (!portable)
 		return plain_line_sse2(p, n, commas);
 #endif
 	return plain_line_c(p, n, commas);
+}
+
+/* The record's values copied to d with their separators; the end. */
+static inline __attribute__((always_inline)) uint8_t *
+copy_record(uint8_t *d, size_t n_fields, const char *const *values,
+	    const size_t *lens)
+{
+	uint8_t *q = d;
+
+	if (!n_fields)
+		return q;
+	/* Each value with a comma after it; the last comma is taken back
+	 * (the caller writes the LF there). */
+	for (size_t i = 0; i < n_fields; i++) {
+		size_t n = lens[i];
+
+		copy_value(q, values[i], n);
+		q[n] = ',';
+		q += n + 1;
+	}
+	return q - 1;
+}
+
+/* The record at d again, field by field, for a line that failed the
+ * check; the end. */
+static NOINLINE uint8_t *escape_record(uint8_t *d, size_t n_fields,
+				       const char *const *values,
+				       const size_t *lens)
+{
+	uint8_t *q = d;
+
+	for (size_t i = 0; i < n_fields; i++) {
+		if (i)
+			*q++ = ',';
+		q = put_field_at(q, values[i], lens[i]);
+	}
+	return q;
 }
 
 /*
@@ -361,26 +549,38 @@ bool pkg_plain_line_(const uint8_t *p, size_t n, size_t commas,
 static uint8_t *put_record_at(uint8_t *d, size_t n_fields,
 			      const char *const *values, const size_t *lens)
 {
-	uint8_t *q = d;
+	uint8_t *q = copy_record(d, n_fields, values, lens);
 
-	for (size_t i = 0; i < n_fields; i++) {
-		size_t n = lens[i];
-
-		if (i)
-			*q++ = ',';
-		copy_value(q, values[i], n);
-		q += n;
-	}
-	if (!PLAIN_LINE(d, (size_t)(q - d), n_fields - 1)) {
-		q = d;
-		for (size_t i = 0; i < n_fields; i++) {
-			if (i)
-				*q++ = ',';
-			q = put_field_at(q, values[i], lens[i]);
-		}
-	}
+	if (!PLAIN_LINE(d, (size_t)(q - d), n_fields - 1))
+		q = escape_record(d, n_fields, values, lens);
 	*q++ = '\n';
 	return q;
+}
+
+#ifdef PKG_AVX2
+/* put_record_at built for AVX2, with its check. */
+__attribute__((target("avx2"))) static uint8_t *
+put_record_avx2(uint8_t *d, size_t n_fields, const char *const *values,
+		const size_t *lens)
+{
+	uint8_t *q = copy_record(d, n_fields, values, lens);
+
+	if (!plain_line_avx2(d, (size_t)(q - d), n_fields - 1))
+		q = escape_record(d, n_fields, values, lens);
+	*q++ = '\n';
+	return q;
+}
+#endif
+
+static inline uint8_t *put_record(uint8_t *d, size_t n_fields,
+				  const char *const *values,
+				  const size_t *lens)
+{
+#ifdef PKG_AVX2
+	if (pkg_avx2())
+		return put_record_avx2(d, n_fields, values, lens);
+#endif
+	return put_record_at(d, n_fields, values, lens);
 }
 
 int pkg_writer_begin(struct pkg_writer **out_w, const struct pkg_head *h,
@@ -476,8 +676,8 @@ int pkg_write_record(struct pkg_writer *w, const char *const *values,
 		return kerr_set(e, KERR_LIMIT, "package", "record too long");
 	if (w->fill + need > PKG_BLOCK && flush(w, e))
 		return e->code;
-	w->fill = (size_t)(put_record_at(w->buf + w->fill, w->n_fields,
-					 values, lens) -
+	w->fill = (size_t)(put_record(w->buf + w->fill, w->n_fields, values,
+				      lens) -
 			   w->buf);
 	w->records++;
 	return 0;
@@ -495,8 +695,8 @@ int pkg_escape_record(size_t n_fields, const char *const *values,
 		return kerr_set(e, KERR_LIMIT, "package", "record too long");
 	if ((rc = kbuf_reserve(out, need, e)))
 		return rc;
-	out->len = (size_t)(put_record_at(out->p + out->len, n_fields, values,
-					  lens) -
+	out->len = (size_t)(put_record(out->p + out->len, n_fields, values,
+				       lens) -
 			    out->p);
 	out->p[out->len] = '\0'; /* kbuf keeps its contents terminated */
 	return 0;

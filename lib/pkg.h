@@ -93,7 +93,9 @@ void pkg_writer_free(struct pkg_writer *w);
 
 /* Tests only: whether the n bytes at p hold no quote, CR or LF and
  * exactly `commas` commas, by the SIMD check (portable false, where the
- * build has one) or in plain C.  Both must agree on every input. */
+ * build has one) or in plain C.  Both must agree on every input that
+ * holds at least `commas` commas (as a record line holds its
+ * separators): the AVX2 check counts all four special bytes at once. */
 bool pkg_plain_line_(const uint8_t *p, size_t n, size_t commas,
 		     bool portable);
 

@@ -234,6 +234,13 @@ static void emails_bytes(void)
 		"Ab.c+d_e@Sub-x.Example.BE",
 		"x@y.be",
 		"jan.peeters@telenet.be",
+		/* the AVX2 path's lengths (16..32): both ends and between */
+		"a_b.C-@Xy-z.Be.c",
+		"B_e-9.Ad@Sub-X.Example.a1b.BE.x",
+		"a_b-c.D9@x-Y.Example-1.Be",
+		"1234567890.abcdefgh@ij-kl.mn.opq",
+		"1234567890.abcdefgh@ij-kl.mn.opqr",
+		"a.b@c.d-e.fg-hi",
 	};
 	char cell[128];
 
@@ -274,6 +281,13 @@ static void emails_odd(void)
 
 	for (size_t i = 0; i < sizeof cells / sizeof *cells; i++)
 		CHECK(email_agrees(cells[i], strlen(cells[i]), 1024));
+	/* Output caps around the length, where the AVX2 path stores a
+	 * whole vector or not. */
+	for (size_t max = 14; max <= 40; max++) {
+		CHECK(email_agrees("Jan.Peeters@Telenet.BE", 22, max));
+		CHECK(email_agrees("1234567890.abcdefgh@ij-kl.MN.opq", 32,
+				   max));
+	}
 	/* Local part of 63..65, a label of 62..64, 252..256 in all. */
 	for (size_t local = 62; local <= 66; local++) {
 		memset(cell, 'a', local);
@@ -330,9 +344,18 @@ static void phones(void)
 		"(0470) 12 34 56", "0470 (12) 34 56", "+32 (0) 470",
 		"\t0470 12 34 56\r\n", " +32 470 12 34 56 ", "0470\t12 34 56",
 		"", " ", "-", "./-",
+		/* the "(0)" the AVX2 path takes, and its near misses */
+		"+32 (0)13 96 90 50", "+32(0)13969050", "+3 2(0)13 96 90 50",
+		"+31 (0)20 123 4567", "+32 (0)0470 12 34 56", "+32 (0)(0)470",
+		"+32 ((0))470 12", "+32 (0)470 12 34 56 78 90 12",
+		"+32 (1)470 12 34 56", "+32 (00)470 123", "+320 (0)470 1234",
+		"+32 ()470 12 34", "+32 470 (0)12 34 56", "32 (0)470 12 34 56",
+		"0032 (0)470 12 34", "+32 (0)470 12 34 5)", "+32 (0 470 12 34",
+		"+32 0)470 12 34 56", "+33 (0)1 23 45 67 89", "+(0)32 470 1234",
 	};
 	static const char *const bases[] = {
 		"+32 (0)470 12.34/56", "0470 12 34 56", "0032 470-12-34-56",
+		"+32(0)13-96-90-50", "+32 (0)13 969050",
 	};
 	static const char *const regions[] = { NULL, "BE", "NL", "be" };
 	char cell[64];

@@ -325,6 +325,58 @@ static void bad_type(void)
 	kbuf_free(&out);
 }
 
+/* Bytes of out from `from` to 40 are all zero: nothing of an old value
+ * left behind the current one. */
+static int zero_from(const struct kbuf *out, size_t from)
+{
+	for (size_t i = from; i < 40; i++)
+		if (out->p[i])
+			return 0;
+	return 1;
+}
+
+/* do_date and do_phone write into out's memory once it has room: a
+ * longer old value is wiped past the new one, and a date refused after
+ * normalising (by the range) leaves none of its bytes. */
+static void set_in_place_wipes(void)
+{
+	struct kbuf out = KBUF_INIT(4096);
+	struct pfield date, phone;
+	struct kerr e;
+	const char *why;
+
+	field_init(&date, "d", PF_DATE);
+	memcpy(date.date_max, "2020-12-31", 11);
+	field_init(&phone, "t", PF_PHONE);
+	kbuf_puts(&out, "an old value of forty bytes, 0123456789", &e);
+	CHECK(out.len == 39);
+	CHECK(pfield_normalise(&date, "21/04/2013", 10, &out, &why) ==
+	      NORM_OK);
+	CHECK(out.len == 10 && memcmp(out.p, "2013-04-21", 10) == 0);
+	CHECK(zero_from(&out, 10));
+	CHECK(pfield_normalise(&date, "21/04/2023", 10, &out, &why) ==
+	      NORM_INVALID);
+	CHECK(out.len == 0 && zero_from(&out, 0));
+	CHECK(pfield_normalise(&phone, "+32 (0)13 96 90 50", 18, &out,
+			       &why) == NORM_OK);
+	CHECK(out.len == 11 && memcmp(out.p, "+3213969050", 11) == 0);
+	CHECK(zero_from(&out, 11));
+	CHECK(pfield_normalise(&date, "2013-04-21", 10, &out, &why) ==
+	      NORM_OK);
+	CHECK(out.len == 10 && zero_from(&out, 10));
+	CHECK(pfield_normalise(&phone, "0470 12 34 56", 13, &out, &why) ==
+	      NORM_OK);
+	CHECK(out.len == 12 && memcmp(out.p, "+32470123456", 12) == 0);
+	CHECK(zero_from(&out, 12));
+	/* (a plain kbuf_reset only cuts the length, as before) */
+	CHECK(pfield_normalise(&phone, "0470 12 34 5", 12, &out, &why) ==
+	      NORM_INVALID);
+	CHECK(out.len == 0 && out.p[0] == '\0');
+	CHECK(pfield_normalise(&date, "", 0, &out, &why) == NORM_EMPTY);
+	CHECK(out.len == 0 && out.p[0] == '\0');
+	kbuf_free(&out);
+}
+
 /* A value longer than the caller's buffer is invalid, not truncated. */
 static void small_output(void)
 {
@@ -348,6 +400,7 @@ const struct unit_case suite_pfield[] = {
 	{ "pfield: text", text_field },
 	{ "pfield: email", email_field },
 	{ "pfield: phone", phone_field },
+	{ "pfield: dates and numbers set in place wipe", set_in_place_wipes },
 	{ "pfield: date", date_field },
 	{ "pfield: date range reasons", date_range_reasons },
 	{ "pfield: date range order", date_range_order },

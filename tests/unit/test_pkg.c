@@ -171,13 +171,50 @@ static void plain_line_check_agrees(void)
 			bad |= line[i] == '"' || line[i] == '\n' ||
 			       line[i] == '\r';
 		}
-		for (size_t want = commas ? commas - 1 : 0; want <= commas + 1;
+		/* As put_record_at asks: the line holds the separators, so
+		 * never fewer commas than it asks for. */
+		for (size_t want = commas ? commas - 1 : 0; want <= commas;
 		     want++) {
 			bool expect = !bad && want == commas;
 
 			CHECK(pkg_plain_line_(line, n, want, true) == expect);
 			CHECK(pkg_plain_line_(line, n, want, false) == expect);
 		}
+	}
+}
+
+/* Lines past 255 chunks of 32 bytes, where the AVX2 check counts the
+ * specials a block at a time (one lane could otherwise count 256 and
+ * wrap to 0): commas in one lane of every chunk, a quote at the end. */
+static void plain_line_long(void)
+{
+	static uint8_t line[40000];
+
+	for (size_t n = 255 * 32 - 33; n <= 255 * 32 + 70; n += 1) {
+		size_t commas = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			line[i] = i % 32 == 5 ? ',' : 'x';
+			commas += line[i] == ',';
+		}
+		CHECK(pkg_plain_line_(line, n, commas, false));
+		CHECK(!pkg_plain_line_(line, n, commas - 1, false));
+		CHECK(!pkg_plain_line_(line, n, commas - 256, false));
+		if (line[n - 1] == ',')
+			commas--;
+		line[n - 1] = '"';
+		CHECK(!pkg_plain_line_(line, n, commas, false));
+	}
+	for (size_t n = 30000; n <= 40000; n += 999) {
+		size_t commas = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			line[i] = i % 32 == 7 ? ',' : 'y';
+			commas += line[i] == ',';
+		}
+		CHECK(pkg_plain_line_(line, n, commas, false));
+		CHECK(!pkg_plain_line_(line, n, commas - 1, false));
+		CHECK(!pkg_plain_line_(line, n, commas - 256, false));
 	}
 }
 
@@ -280,6 +317,7 @@ const struct unit_case suite_pkg[] = {
 	{ "pkg: a value like the tail is quoted", no_record_line_starts_like_the_tail },
 	{ "pkg: 50 000 records across blocks", many_records_cross_blocks },
 	{ "pkg: one-pass line check, SIMD and plain C", plain_line_check_agrees },
+	{ "pkg: the AVX2 line check on lines past 255 chunks", plain_line_long },
 	{ "pkg: escaped blocks give the same bytes", escaped_blocks_match_direct_writes },
 	{ "pkg: trusted comment", trusted_comment },
 	{ "pkg: ids and times", ids_are_random_hex },
