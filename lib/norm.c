@@ -683,7 +683,8 @@ static inline uint64_t load64_le(const uint8_t *q);
  * next).
  */
 #define PAIRS(t) ((t) * 10 + ((t) >> 8))
-static inline __attribute__((always_inline)) int date10(const uint8_t *q, char out[NORM_DATE_LEN + 1])
+static inline __attribute__((always_inline)) int
+date10(const uint8_t *q, char out[NORM_DATE_LEN + 1])
 {
 	const uint64_t t = load64_le(q) ^ 0x3030303030303030u;
 	const uint64_t big = (t | (t + 0x0606060606060606u)) &

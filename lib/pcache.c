@@ -14,8 +14,8 @@
  * never a wrong value.  Cells are short: the hash and the compare work on
  * the two 8-byte words that cover a cell of up to 16 bytes (see
  * pcache_key_words_), the compare also on the words between them for
- * longer cells, never on bytes outside the cell.  A new result takes a free way of its bucket,
- * or else the way a rotating counter names.
+ * longer cells, never on bytes outside the cell.  A new result takes a
+ * free way of its bucket, or else the way a rotating counter names.
  *
  * Size: a table starts at PC_MIN_BITS buckets (8 KiB: most of a
  * register's columns hold a few dozen to a few hundred distinct cells)

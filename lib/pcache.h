@@ -9,7 +9,8 @@
  * it compares the whole raw cell, not a hash.
  *
  * Bounded: a table per field (allocated on first use, grown while the
- * field repeats more than it holds, up to a limit), short cells only.  Dates, e-mail addresses and phone numbers are never cached: their
+ * field repeats more than it holds, up to a limit), short cells only.
+ * Dates, e-mail addresses and phone numbers are never cached: their
  * normalisers cost less than a lookup.  Adaptive: a field whose cells
  * rarely repeat (names) stops being looked up for a while and is tried
  * again later.  Results that depend on anything besides the bytes (a full

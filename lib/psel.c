@@ -167,7 +167,8 @@ static unsigned digit_of(char ch)
 /* Exactly YYYY-MM-DD, a real Gregorian date, as YYYYMMDD.  Runs for the
  * date of every record that year_between looks at: straight-line digit
  * checks, no loop. */
-static inline __attribute__((always_inline)) bool parse_date(const char *s, size_t len, long long *ymd)
+static inline __attribute__((always_inline)) bool
+parse_date(const char *s, size_t len, long long *ymd)
 {
 	static const unsigned char mdays[12] = { 31, 28, 31, 30, 31, 30,
 						 31, 31, 30, 31, 30, 31 };

@@ -54,10 +54,22 @@ static const char *const cells[] = {
 	"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz123",
 };
 
+/* The types every cell goes through, and a field of each with limits
+ * that some cells break. */
+static const enum pfield_type types[] = { PF_TEXT, PF_EMAIL, PF_PHONE,
+					  PF_DATE, PF_INT };
+
+static void typed_field(struct pfield *f, enum pfield_type type)
+{
+	field_init(f, "f", type);
+	f->max_length = 20;
+	f->has_min = type == PF_INT;
+	f->min = -10;
+	memcpy(f->date_min, "2000-01-01", 11);
+}
+
 static void agrees_with_pfield(void)
 {
-	static const enum pfield_type types[] = { PF_TEXT, PF_EMAIL, PF_PHONE,
-						  PF_DATE, PF_INT };
 	const size_t n = sizeof cells / sizeof *cells;
 
 	for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
@@ -65,11 +77,7 @@ static void agrees_with_pfield(void)
 		struct pcache *c;
 		uint64_t lookups, hits;
 
-		field_init(&f, "f", types[t]);
-		f.max_length = 20;
-		f.has_min = types[t] == PF_INT;
-		f.min = -10;
-		memcpy(f.date_min, "2000-01-01", 11);
+		typed_field(&f, types[t]);
 		c = pcache_new(&f);
 		CHECK(c != NULL);
 		/* Several rounds in a scrambled order: misses, then hits. */
@@ -206,19 +214,13 @@ static int same_get(struct pcache *c, const struct pfield *f, const char *in,
 
 static void get_agrees_with_pfield(void)
 {
-	static const enum pfield_type types[] = { PF_TEXT, PF_EMAIL, PF_PHONE,
-						  PF_DATE, PF_INT };
 	const size_t n = sizeof cells / sizeof *cells;
 
 	for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
 		struct pfield f;
 		struct pcache *c;
 
-		field_init(&f, "f", types[t]);
-		f.max_length = 20;
-		f.has_min = types[t] == PF_INT;
-		f.min = -10;
-		memcpy(f.date_min, "2000-01-01", 11);
+		typed_field(&f, types[t]);
 		c = pcache_new(&f);
 		CHECK(c != NULL);
 		for (size_t round = 0; round < 6; round++)
