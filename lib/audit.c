@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kdb.h"
+#include "ktime.h"
 #include "ws_int.h"
 
 #include "banned.h"
@@ -122,7 +123,7 @@ int audit_append(struct ws *w, const struct audit_entry *a, uint64_t *seq_out,
 		return rc;
 	if ((rc = last_entry(w, &r.seq, prev, e)))
 		goto out;
-	ws_now(at);
+	ktime_now(at);
 	r.seq++;
 	r.f[0] = at;
 	r.f[1] = a->user ? a->user : "";
@@ -173,7 +174,7 @@ int audit_sign(struct ws *w, const uint8_t sign_sk[64], const char *user,
 		return 0;
 	head_sig_input(w, seq, hash, msg);
 	crypto_sign_detached(sig, NULL, msg, sizeof msg, sign_sk);
-	ws_now(at);
+	ktime_now(at);
 	if ((rc = kdb_prep(w->db, w->what,
 			   "INSERT OR REPLACE INTO audit_head"
 			   " (id, seq, hash, sig, signed_at, user)"

@@ -1149,7 +1149,7 @@ int export_run(const struct export_opts *o, struct export_result *r,
 	if ((rc = check_keys(&x, e)))
 		return rc;
 	pkg_new_id(r->id);
-	pkg_now(r->created_at);
+	ktime_now(r->created_at);
 	if ((rc = setup(&x, e)))
 		goto out;
 

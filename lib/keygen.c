@@ -7,12 +7,13 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agekey.h"
 #include "kfile.h"
+#include "ktime.h"
 #include "minisign.h"
+
 #include "banned.h"
 
 static const char *const suffix[KEYGEN_FILES] = {
@@ -23,15 +24,6 @@ const char *keygen_path(const char *prefix, int i, char *buf, size_t n)
 {
 	snprintf(buf, n, "%s%s", prefix, suffix[i]);
 	return buf;
-}
-
-static void now_iso(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 int keygen_write(const struct keygen_opts *o, struct pubfile *pub,
@@ -83,7 +75,7 @@ int keygen_write(const struct keygen_opts *o, struct pubfile *pub,
 				      "must be one line without control characters");
 			goto out;
 		}
-	now_iso(pub->created);
+	ktime_now(pub->created);
 	agekey_generate(age_sk);
 	agekey_public(age_sk, pub->age);
 	ms_keygen(ms);

@@ -21,10 +21,10 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "kdb.h"
+#include "ktime.h"
 
 #include "banned.h"
 
@@ -185,28 +185,6 @@ static int check_id(struct ledger *l, const char *id, struct kerr *e)
 	return 0;
 }
 
-/* "YYYY-MM-DDTHH:MM:SSZ": one shape, so text order is time order. */
-static bool iso_ok(const char *s)
-{
-	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
-
-	for (size_t i = 0; i < sizeof shape - 1; i++) {
-		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9')
-				    : s[i] != shape[i])
-			return false;
-	}
-	return s[sizeof shape - 1] == '\0';
-}
-
-static void now_iso(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	if (!gmtime_r(&t, &tm) ||
-	    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(out, 32, "1970-01-01T00:00:00Z");
-}
 
 /* Column i as text into dst; NULL reads as "".  A value that does not fit
  * was not written by this module: report it rather than cut an id. */
@@ -643,7 +621,7 @@ static int check_package(struct ledger *l, const struct ledger_package *p,
 		return check_id(l, p->id, e);
 	if (!p->protocol_id[0])
 		return kerr_set(e, KERR_USAGE, l->what, "no protocol id");
-	if (!iso_ok(p->created_at))
+	if (!ktime_valid(p->created_at))
 		return kerr_set(e, KERR_USAGE, l->what,
 				"created_at is not YYYY-MM-DDTHH:MM:SSZ");
 	if (p->out_dir[0] != '/')
@@ -1336,7 +1314,7 @@ int ledger_mail_started(struct ledger *l, const char *id, const char *to,
 				      : "");
 		goto fail;
 	}
-	now_iso(now);
+	ktime_now(now);
 	if ((rc = prep(l, "UPDATE package SET mail_to = ?2,"
 			  " mail_state = 'started', mail_started_at = ?3,"
 			  " mail_sent_at = NULL WHERE id = ?1", &st, e)))
@@ -1379,7 +1357,7 @@ int ledger_mail_sent(struct ledger *l, const char *id, struct kerr *e)
 			      "mail of package %s was not started", id);
 		goto fail;
 	}
-	now_iso(now);
+	ktime_now(now);
 	if ((rc = prep(l, "UPDATE package SET mail_state = 'sent',"
 			  " mail_sent_at = ?2 WHERE id = ?1", &st, e)))
 		goto fail;

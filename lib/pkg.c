@@ -25,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kbuf.h"
 
@@ -83,15 +82,6 @@ void pkg_new_id(char id[PKG_ID_LEN + 1])
 
 	randombytes_buf(r, sizeof r);
 	sodium_bin2hex(id, PKG_ID_LEN + 1, r, sizeof r);
-}
-
-void pkg_now(char out[PKG_TIME_LEN + 1])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, PKG_TIME_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /* One block through the digest into the sink. */

@@ -28,11 +28,12 @@
 #include "kerr.h"
 #include "kbuf.h"
 #include "kio.h"
+#include "ktime.h"
 
 #define PKG_FORMAT 1
 #define PKG_ID_LEN 32              /* random 128-bit id, lowercase hex */
 #define PKG_DIGEST_LEN 76          /* "blake2b-256:" + 64 hex digits */
-#define PKG_TIME_LEN 20            /* "2026-11-29T10:11:12Z" */
+#define PKG_TIME_LEN KTIME_LEN     /* "2026-11-29T10:11:12Z" */
 
 struct pkg_head {
 	char id[PKG_ID_LEN + 1];
@@ -53,8 +54,6 @@ struct pkg_tail {
 
 /* A fresh random package id. */
 void pkg_new_id(char id[PKG_ID_LEN + 1]);
-/* Now, as UTC ISO 8601 with seconds. */
-void pkg_now(char out[PKG_TIME_LEN + 1]);
 
 struct pkg_writer;
 

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ktime.h"
 #include "utf8.h"
 
 #include "banned.h"
@@ -608,20 +609,6 @@ static bool is_lower_hex(const char *s, size_t n)
 	return s[n] == '\0';
 }
 
-/* "YYYY-MM-DDTHH:MM:SSZ" in shape (the digits are not range checked:
- * the time is shown, not computed with). */
-static bool is_time(const char *s)
-{
-	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
-
-	for (size_t i = 0; i < sizeof shape - 1; i++) {
-		if (shape[i] == 'd' ? !(s[i] >= '0' && s[i] <= '9')
-				    : s[i] != shape[i])
-			return false;
-	}
-	return s[sizeof shape - 1] == '\0';
-}
-
 /* Parse one JSON line (LF excluded) that must be an object; `name` for
  * messages.  Positions, never jansson's text: it quotes the input. */
 static int parse_line(struct pkg_reader *r, const uint8_t *p, size_t n,
@@ -767,7 +754,7 @@ static int parse_head(struct pkg_reader *r, const uint8_t *p, size_t n,
 			   &in->recipient, e)))
 		goto out;
 	s = json_string_value(json_object_get(o, "created_at"));
-	if (!s || !is_time(s)) {
+	if (!s || !ktime_valid(s)) {
 		rc = fail(r, e, KERR_FORMAT,
 			  "\"created_at\" is not YYYY-MM-DDTHH:MM:SSZ");
 		goto out;

@@ -31,6 +31,7 @@
 #include "audit.h"
 #include "kio.h"
 #include "krand.h"
+#include "ktime.h"
 #include "linkmap.h"
 #include "minisign.h"
 #include "pcache.h"
@@ -528,9 +529,7 @@ static void retention_end(const struct protocol *p, const char *received,
 			   (tm.tm_mon == 1 && (y % 4 == 0 && (y % 100 || y % 400 == 0)));
 		tm.tm_mday = day > last ? last : day;
 	}
-	time_t t = timegm(&tm);
-	gmtime_r(&t, &tm);
-	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	ktime_utc(timegm(&tm), out);
 }
 
 static int import(struct rx *x, struct kerr *e)
@@ -601,7 +600,7 @@ static int import(struct rx *x, struct kerr *e)
 		 in->protocol_digest);
 	ms_keyid_hex(x->sig.keynum, pk->discloser_key);
 	snprintf(pk->created_at, sizeof pk->created_at, "%s", in->created_at);
-	ws_now(pk->received_at);
+	ktime_now(pk->received_at);
 	snprintf(pk->received_by, sizeof pk->received_by, "%s", x->s->user);
 	pk->records = x->r->accepted;
 	pk->rejected = x->r->rejected;

@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "agekey.h"
 #include "audit.h"
 #include "kdb.h"
+#include "ktime.h"
 #include "pdiag.h"
 #include "ws_int.h"
 #include "wskey.h"
@@ -79,15 +79,6 @@ static const struct kdb_schema schema = {
 	.migrations = migrations,
 	.version = WS_SCHEMA_VERSION,
 };
-
-void ws_now(char out[21])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 21, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 const char *ws_kdf_name(enum ws_kdf k)
 {
@@ -343,7 +334,7 @@ static int fill_meta(struct ws *w, const struct ws_create_opts *o,
 	sqlite3_stmt *st;
 	int rc;
 
-	ws_now(now);
+	ktime_now(now);
 	sodium_bin2hex(pk_hex, sizeof pk_hex, w->sign_pk, 32);
 	if ((rc = ws_meta_set(w, "workspace_id", w->id, e)) ||
 	    (rc = ws_meta_set(w, "created_at", now, e)) ||

@@ -71,9 +71,6 @@ void ws_sign_pk_hex(const struct ws *w, char out[65]);
  * not, KERR_USAGE if it is not a key. */
 int ws_check_sign_pk(const struct ws *w, const char *hex, struct kerr *e);
 
-/* Current UTC time as "2026-11-29T10:11:12Z". */
-void ws_now(char out[21]);
-
 const char *ws_kdf_name(enum ws_kdf k);
 int ws_kdf_parse(const char *s, enum ws_kdf *k);
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "kdb.h"
+#include "ktime.h"
 #include "ws_int.h"
 
 #include "banned.h"
@@ -213,7 +214,7 @@ int wskey_add_user(struct ws *w, const char *user, unsigned roles,
 					wskey_name((enum ws_keyname)i));
 	kdf_cost(kdf, &ops, &mem);
 	randombytes_buf(salt, sizeof salt);
-	ws_now(now);
+	ktime_now(now);
 	wskey_roles_str(roles, rs, sizeof rs);
 	if ((rc = kdb_prep(w->db, w->what,
 			   "INSERT INTO users (name, roles, created_at, kdf,"

@@ -308,7 +308,7 @@ static void ids_are_random_hex(void)
 	pkg_new_id(b);
 	CHECK(strlen(a) == 32 && strspn(a, "0123456789abcdef") == 32);
 	CHECK(strcmp(a, b) != 0);
-	pkg_now(now);
+	ktime_now(now);
 	CHECK(strlen(now) == 20 && now[10] == 'T' && now[19] == 'Z');
 }
 
