@@ -35,6 +35,7 @@
 #include "pdiag.h"
 #include "protocol.h"
 #include "reident.h"
+#include "fixtures.h"
 #include "unit.h"
 #include "ws.h"
 #include "wskey.h"
@@ -51,29 +52,10 @@ static struct {
 	unsigned copies;
 } B;
 
-static void rm_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char p[PATH_MAX];
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-		if (unlink(p) != 0)
-			rm_tree(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static void cleanup(void)
 {
 	if (B.root[0])
-		rm_tree(B.root);
+		fixture_rm_tree(B.root);
 }
 
 /* The protocol file: under $KLUIS_SRC, the working directory, or two
@@ -352,7 +334,7 @@ static int verdict(const char *sql, int want, const char *where,
 		printf("# %s\n#   -> rc %d, want %d where '%s': %s\n", sql, rc,
 		       want, where ? where : "(any)",
 		       kerr_str(&e, err, sizeof err));
-	rm_tree(dir);
+	fixture_rm_tree(dir);
 	return ok;
 }
 
@@ -401,7 +383,7 @@ static void t_intact(void)
 	CHECK_STR(c.command[2], "receive");
 	CHECK_STR(c.command[5], "reidentify");
 	CHECK_STR(c.hash[N_ENTRIES - 1], st.head_hash);
-	rm_tree(dir);
+	fixture_rm_tree(dir);
 }
 
 static void t_edit_field(void)
@@ -492,13 +474,13 @@ static void t_head(void)
 		CHECK(flip_byte(dir, "audit_head", "sig", bytes[i]) == 0);
 		CHECK(verify(dir, &st, &e) == KERR_SIGNATURE);
 		CHECK(strstr(e.why, "does not verify") != NULL);
-		rm_tree(dir);
+		fixture_rm_tree(dir);
 	}
 	/* a byte of the signed hash */
 	CHECK(ws_copy(dir) == 0);
 	CHECK(flip_byte(dir, "audit_head", "hash", 7) == 0);
 	CHECK(verify(dir, &st, &e) == KERR_SIGNATURE);
-	rm_tree(dir);
+	fixture_rm_tree(dir);
 	/* the signed hash or seq changed */
 	CHECK(verdict("UPDATE audit_head SET hash = (SELECT hash FROM audit "
 		      "WHERE seq = 5)", KERR_SIGNATURE, NULL, NULL));
@@ -671,7 +653,7 @@ static void t_rewritten_chain(void)
 	CHECK(rewrite(dir, 2, NULL, 0, &same) == 0);
 	CHECK(same == N_ENTRIES - 1);
 	CHECK(verify(dir, &st, &e) == 0);
-	rm_tree(dir);
+	fixture_rm_tree(dir);
 
 	/* entry 2 rewritten, every following hash recomputed: the chain
 	 * holds, only the signature can tell */
@@ -684,13 +666,13 @@ static void t_rewritten_chain(void)
 			printf("# head %d: rc %d: %s\n", head, rc, e.why);
 		CHECK(rc == KERR_SIGNATURE);
 		CHECK(strstr(e.why, "does not verify") != NULL);
-		rm_tree(dir);
+		fixture_rm_tree(dir);
 	}
 	/* only the last entry rewritten */
 	CHECK(ws_copy(dir) == 0);
 	CHECK(rewrite(dir, N_ENTRIES, "shown", 1, &same) == 0);
 	CHECK(verify(dir, &st, &e) == KERR_SIGNATURE);
-	rm_tree(dir);
+	fixture_rm_tree(dir);
 }
 
 static void t_other_workspace(void)
@@ -745,7 +727,7 @@ static void t_unsigned_tail(void)
 	CHECK(tamper(sub, "UPDATE audit SET user = 'eve' WHERE seq = 8") == 0);
 	CHECK(verify(sub, &st2, &e) == KERR_FORMAT);
 	CHECK_STR(e.where, "entry 8");
-	rm_tree(sub);
+	fixture_rm_tree(sub);
 	/* the next signed command takes the tail in */
 	CHECK(ws_open(dir, &w, &e) == 0);
 	rc = ws_login(w, USER, PASS, strlen(PASS), &s, &e);
@@ -757,7 +739,7 @@ static void t_unsigned_tail(void)
 	CHECK(rc == 0);
 	CHECK(verify(dir, &st, &e) == 0);
 	CHECK(st.signed_seq == N_ENTRIES + 2 && st.unsigned_tail == 0);
-	rm_tree(dir);
+	fixture_rm_tree(dir);
 }
 
 
@@ -823,7 +805,7 @@ static void t_roles_by_keys(void)
 	int rc = ws_login(w, "rita", "pw-rita", 7, &res2, &e);
 	ws_close(w);
 	CHECK(rc == KERR_PASSPHRASE);
-	rm_tree(dir);
+	fixture_rm_tree(dir);
 }
 
 const struct unit_case suite_audit[] = {

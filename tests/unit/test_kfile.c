@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "kluis.h"
 #include "unit.h"
 
@@ -45,25 +46,6 @@ static int entries(const char *dir, char *first, size_t cap)
 	return n;
 }
 
-/* Remove every entry of dir, then dir. */
-static void rm_rf(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char p[512];
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-		unlink(p);
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
 static int read_all(const char *path, struct kbuf *b)
 {
 	struct kerr e;
@@ -91,7 +73,7 @@ static int tmpdir_make(struct tmpdir *t)
 
 static void tmpdir_done(struct tmpdir *t)
 {
-	rm_rf(t->path);
+	fixture_rm_tree(t->path);
 	umask(t->old_umask);
 }
 

@@ -19,28 +19,9 @@
 #include <unistd.h>
 
 #include "kluis.h"
+#include "fixtures.h"
 #include "ledger.h"
 #include "unit.h"
-
-/* Remove dir and what is in it, one level of subdirectories deep. */
-static void rm_rf(const char *dir, int depth)
-{
-	DIR *d = opendir(dir);
-	struct dirent *de;
-	char p[512];
-
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-		if (unlink(p) != 0 && depth > 0)
-			rm_rf(p, depth - 1);
-	}
-	closedir(d);
-	rmdir(dir);
-}
 
 struct fx {
 	char dir[64];
@@ -66,7 +47,7 @@ static void fx_done(struct fx *f)
 {
 	ledger_close(f->l);
 	f->l = NULL;
-	rm_rf(f->dir, 1);
+	fixture_rm_tree(f->dir);
 	umask(f->old_umask);
 }
 

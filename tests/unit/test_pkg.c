@@ -3,6 +3,7 @@
 #include <sodium.h>
 #include <stdio.h>
 
+#include "fixtures.h"
 #include "kluis.h"
 #include "unit.h"
 
@@ -10,18 +11,7 @@ static const char *const names[] = { "naam", "gemeente", "capaciteit" };
 
 static void head_init(struct pkg_head *h)
 {
-	memset(h, 0, sizeof *h);
-	memcpy(h->id, "0123456789abcdef0123456789abcdef", PKG_ID_LEN + 1);
-	h->protocol_id = "p-1";
-	h->protocol_version = "1.0";
-	h->protocol_digest = "sha256:00";
-	h->discloser_name = "Opgroeien";
-	h->discloser_key_id = "ABCDEF";
-	h->recipient_name = "SIA";
-	h->recipient = "age1xyz";
-	memcpy(h->created_at, "2026-11-29T10:00:00Z", PKG_TIME_LEN + 1);
-	h->fields = names;
-	h->n_fields = 3;
+	fixture_pkg_head(h, names, 3);
 }
 
 /* Write records through a kbuf sink; returns the plaintext in out. */

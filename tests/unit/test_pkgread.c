@@ -5,26 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fixtures.h"
 #include "kluis.h"
 #include "unit.h"
 
-#define ID "0123456789abcdef0123456789abcdef"
+#define ID FIXTURE_PKG_ID
 
-static void head_init(struct pkg_head *h, const char *const *names, size_t n)
-{
-	memset(h, 0, sizeof *h);
-	memcpy(h->id, ID, PKG_ID_LEN + 1);
-	h->protocol_id = "p-1";
-	h->protocol_version = "1.0";
-	h->protocol_digest = "sha256:00";
-	h->discloser_name = "Opgroeien";
-	h->discloser_key_id = "ABCDEF";
-	h->recipient_name = "SIA";
-	h->recipient = "age1xyz";
-	memcpy(h->created_at, "2026-11-29T10:00:00Z", PKG_TIME_LEN + 1);
-	h->fields = names;
-	h->n_fields = n;
-}
 
 /* A package from the real writer: nf fields, nr records of nf values
  * each (row-major in vals).  0 on success. */
@@ -38,7 +24,7 @@ static int write_pkg(const char *const *names, size_t nf,
 	struct kerr e;
 	size_t lens[8];
 
-	head_init(&h, names, nf);
+	fixture_pkg_head(&h, names, nf);
 	kbuf_sink_init(&s, out);
 	if (nf > 8 || pkg_writer_begin(&w, &h, &s.base, &e))
 		return -1;
@@ -382,7 +368,7 @@ static void many_records_any_reads(void)
 	size_t lens[3] = { 23, 12, 3 }, qlens[3] = { 18, 18, 3 };
 	static const size_t steps[] = { 1, 7, 4093 };
 
-	head_init(&h, three, 3);
+	fixture_pkg_head(&h, three, 3);
 	kbuf_sink_init(&s, &pkg);
 	CHECK(pkg_writer_begin(&w, &h, &s.base, &e) == 0);
 	for (int i = 0; i < 30000; i++) {
