@@ -481,6 +481,9 @@ static int open_outputs(struct ex *x, struct kerr *e)
 	x->age_open = true;
 	crypto_generichash_init(&x->prehash, NULL, 0, 64);
 	kfile_out_hash(&x->age_out, &x->prehash);
+	/* Four buffers behind the disk: one slow write must not stall
+	 * the encryption and, behind it, the workers. */
+	kfile_out_depth(&x->age_out, 4);
 	memcpy(pk[0], x->p->recipient.age_pk, 32);
 	rc.x25519 = (const uint8_t(*)[32])pk;
 	rc.n_x25519 = 1;

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,22 +103,33 @@ static char *dir_of(const char *path)
 #define WRITEBACK_WINDOW (8u << 20)
 #define PAGE ((size_t)4096)
 
+/*
+ * The buffers form a ring: jobs [head, tail) are queued or being written,
+ * job i in buf[i % depth]; the caller fills buf[tail % depth].  With two
+ * buffers the caller fills one while the other is written; more let a
+ * producer run on while one slow write (the disk is busy) holds the
+ * writer, instead of stalling everything upstream of it.
+ */
 struct kfile_writer {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	pthread_cond_t cv;      /* to the caller: a buffer is free again */
+	pthread_cond_t cv_job;  /* to the writer: a job, or stop */
 	pthread_t thread;
 	bool started;
-	uint8_t *buf[2];
-	int cur;               /* the buffer the caller fills */
-	size_t fill;           /* bytes in buf[cur] */
-	size_t job;            /* bytes of buf[!cur] for the writer */
-	bool busy, stop;
-	bool direct;           /* fd has O_DIRECT: page-aligned writes only */
-	int err;               /* errno of the first failed write */
+	unsigned depth;
+	uint8_t *buf[KFILE_MAX_DEPTH];
+	size_t len[KFILE_MAX_DEPTH];   /* bytes of a queued buffer */
+	uint64_t head, tail;           /* under mu */
+	size_t fill;                   /* bytes in the caller's buffer */
+	bool stop;
+	atomic_bool direct;     /* fd has O_DIRECT: page-aligned writes only */
+	int err;                /* errno of the first failed write (under mu) */
 	int fd;
 	uint64_t written, flushed;
 	crypto_generichash_state *hash; /* optional, see kfile_out_hash */
 };
+
+#define CUR(w) ((w)->buf[(w)->tail % (w)->depth])
 
 /* Back to buffered writes; 0 or -1. */
 static int direct_off(struct kfile_writer *w)
@@ -126,7 +138,7 @@ static int direct_off(struct kfile_writer *w)
 
 	if (fl < 0 || fcntl(w->fd, F_SETFL, fl & ~O_DIRECT) != 0)
 		return -1;
-	w->direct = false;
+	atomic_store(&w->direct, false);
 	w->flushed = w->written;
 	return 0;
 }
@@ -139,7 +151,7 @@ static void direct_on(struct kfile_writer *w)
 	if (getenv("KLUIS_NO_DIRECT_IO"))
 		return;
 	if (fl >= 0 && fcntl(w->fd, F_SETFL, fl | O_DIRECT) == 0)
-		w->direct = true;
+		atomic_store(&w->direct, true);
 }
 
 static uint8_t *buf_new(void)
@@ -159,7 +171,8 @@ static int write_out(struct kfile_writer *w, const uint8_t *p, size_t n)
 				continue;
 			/* A filesystem that took the flag but not the
 			 * write: go on buffered (the offset is unchanged). */
-			if (errno == EINVAL && w->direct && direct_off(w) == 0)
+			if (errno == EINVAL && atomic_load(&w->direct) &&
+			    direct_off(w) == 0)
 				continue;
 			return errno;
 		}
@@ -167,7 +180,8 @@ static int write_out(struct kfile_writer *w, const uint8_t *p, size_t n)
 		n -= (size_t)r;
 		w->written += (uint64_t)r;
 	}
-	if (!w->direct && w->written - w->flushed >= WRITEBACK_WINDOW) {
+	if (!atomic_load(&w->direct) &&
+	    w->written - w->flushed >= WRITEBACK_WINDOW) {
 		/* Advisory: failure only loses the head start. */
 		(void)sync_file_range(w->fd, (off64_t)w->flushed,
 				      (off64_t)(w->written - w->flushed),
@@ -180,55 +194,43 @@ static int write_out(struct kfile_writer *w, const uint8_t *p, size_t n)
 static void *writer_main(void *arg)
 {
 	struct kfile_writer *w = arg;
+	int err = 0;
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		const uint8_t *p;
-		size_t n;
-		int err;
+		unsigned i;
 
-		while (!w->busy && !w->stop)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->busy)
+		while (w->head == w->tail && !w->stop)
+			pthread_cond_wait(&w->cv_job, &w->mu);
+		if (w->head == w->tail)
 			break;
-		p = w->buf[!w->cur];
-		n = w->job;
+		i = (unsigned)(w->head % w->depth);
 		pthread_mutex_unlock(&w->mu);
-		err = write_out(w, p, n);
+		/* After a failed write the rest is only taken off the
+		 * queue: the caller reports the first error. */
+		if (!err)
+			err = write_out(w, w->buf[i], w->len[i]);
 		pthread_mutex_lock(&w->mu);
 		if (err && !w->err)
 			w->err = err;
-		w->busy = false;
+		w->head++;
 		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
-/* Wait until the writer is idle; the first write error, or 0. */
-static int writer_idle(struct kfile_writer *w)
-{
-	int err;
-
-	pthread_mutex_lock(&w->mu);
-	while (w->busy)
-		pthread_cond_wait(&w->cv, &w->mu);
-	err = w->err;
-	pthread_mutex_unlock(&w->mu);
-	return err;
-}
-
-/* Hand the filled buffer to the writer and continue in the other one.
- * With O_DIRECT the writer gets the buffer's whole pages; the partial
- * page left over starts the next buffer (see the top). */
+/* Queue the filled buffer for the writer and continue in the next one of
+ * the ring, once that one is written.  With O_DIRECT the writer gets the
+ * buffer's whole pages; the partial page left over starts the next buffer
+ * (see the top). */
 static int handoff(struct kfile_out *o, struct kerr *e)
 {
 	struct kfile_writer *w = o->w;
 	size_t job, carry;
+	uint8_t *from;
 	int err;
 
-	if (!w->buf[1] && !(w->buf[1] = buf_new()))
-		return kerr_set(e, KERR_NOMEM, o->path, "out of memory");
 	if (!w->started) {
 		if (pthread_create(&w->thread, NULL, writer_main, w) == 0) {
 			w->started = true;
@@ -236,26 +238,33 @@ static int handoff(struct kfile_out *o, struct kerr *e)
 				direct_on(w);
 		} else {
 			/* No thread: write synchronously. */
-			err = write_out(w, w->buf[w->cur], w->fill);
+			err = write_out(w, CUR(w), w->fill);
 			w->fill = 0;
 			return err ? kerr_errno(e, err, o->path, "write") : 0;
 		}
 	}
-	err = writer_idle(w);
+	job = atomic_load(&w->direct) ? w->fill & ~(PAGE - 1) : w->fill;
+	if (!job)
+		return 0; /* less than a page: it stays for the last write */
+	carry = w->fill - job;
+	from = CUR(w);
+	pthread_mutex_lock(&w->mu);
+	w->len[w->tail % w->depth] = job;
+	w->tail++;
+	pthread_cond_signal(&w->cv_job);
+	/* The next buffer is free once the job depth buffers back is done. */
+	while (w->tail - w->head >= w->depth)
+		pthread_cond_wait(&w->cv, &w->mu);
+	err = w->err;
+	pthread_mutex_unlock(&w->mu);
 	if (err)
 		return kerr_errno(e, err, o->path, "write");
-	/* The writer is idle: both buffers are ours until busy is set. */
-	job = w->direct ? w->fill & ~(PAGE - 1) : w->fill;
-	carry = w->fill - job;
+	if (!CUR(w) && !(CUR(w) = buf_new()))
+		return kerr_set(e, KERR_NOMEM, o->path, "out of memory");
+	/* The writer reads only the first job bytes of from. */
 	if (carry)
-		memcpy(w->buf[!w->cur], w->buf[w->cur] + job, carry);
-	pthread_mutex_lock(&w->mu);
-	w->job = job;
-	w->cur = !w->cur;
+		memcpy(CUR(w), from + job, carry);
 	w->fill = carry;
-	w->busy = job > 0;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
 	return 0;
 }
 
@@ -267,10 +276,10 @@ static int writer_stop(struct kfile_writer *w)
 	if (!w->started)
 		return w->err;
 	pthread_mutex_lock(&w->mu);
-	while (w->busy)
+	while (w->head != w->tail)
 		pthread_cond_wait(&w->cv, &w->mu);
 	w->stop = true;
-	pthread_cond_broadcast(&w->cv);
+	pthread_cond_signal(&w->cv_job);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
 	w->started = false;
@@ -289,10 +298,10 @@ static int out_flush(struct kfile_out *o, struct kerr *e)
 	if (w->fill && w->started && (err = handoff(o, e)))
 		return err;
 	err = writer_stop(w);
-	if (!err && w->direct && direct_off(w) != 0)
+	if (!err && atomic_load(&w->direct) && direct_off(w) != 0)
 		err = errno;
 	if (!err && w->fill) {
-		err = write_out(w, w->buf[w->cur], w->fill);
+		err = write_out(w, CUR(w), w->fill);
 		w->fill = 0;
 	}
 	return err ? kerr_errno(e, err, o->path, "write") : 0;
@@ -309,12 +318,12 @@ static int out_write(struct ksink *s, const uint8_t *p, size_t n,
 		size_t take;
 		int rc;
 
-		if (!w->buf[w->cur] && !(w->buf[w->cur] = buf_new()))
+		if (!CUR(w) && !(CUR(w) = buf_new()))
 			return kerr_set(e, KERR_NOMEM, o->path, "out of memory");
 		if (w->fill == OUT_BUF && (rc = handoff(o, e)))
 			return rc;
 		take = OUT_BUF - w->fill < n ? OUT_BUF - w->fill : n;
-		memcpy(w->buf[w->cur] + w->fill, p, take);
+		memcpy(CUR(w) + w->fill, p, take);
 		w->fill += take;
 		p += take;
 		n -= take;
@@ -335,11 +344,11 @@ static int out_reserve(struct ksink *s, size_t n, uint8_t **p,
 	*p = NULL;
 	if (n > OUT_BUF - PAGE)
 		return 0;
-	if (!w->buf[w->cur] && !(w->buf[w->cur] = buf_new()))
+	if (!CUR(w) && !(CUR(w) = buf_new()))
 		return kerr_set(e, KERR_NOMEM, o->path, "out of memory");
 	if (OUT_BUF - w->fill < n && (rc = handoff(o, e)))
 		return rc;
-	*p = w->buf[w->cur] + w->fill;
+	*p = CUR(w) + w->fill;
 	return 0;
 }
 
@@ -357,13 +366,14 @@ static void out_free(struct kfile_out *o)
 {
 	if (o->w) {
 		writer_stop(o->w);
-		for (int i = 0; i < 2; i++)
+		for (unsigned i = 0; i < KFILE_MAX_DEPTH; i++)
 			if (o->w->buf[i]) {
 				/* It may have held decrypted data. */
 				explicit_bzero(o->w->buf[i], OUT_BUF);
 				free(o->w->buf[i]);
 			}
 		pthread_cond_destroy(&o->w->cv);
+		pthread_cond_destroy(&o->w->cv_job);
 		pthread_mutex_destroy(&o->w->mu);
 		free(o->w);
 		o->w = NULL;
@@ -447,6 +457,8 @@ int kfile_out_open(struct kfile_out *o, const char *path, mode_t mode,
 	}
 	pthread_mutex_init(&o->w->mu, NULL);
 	pthread_cond_init(&o->w->cv, NULL);
+	pthread_cond_init(&o->w->cv_job, NULL);
+	o->w->depth = 2;
 	o->w->fd = o->fd;
 	kfd_sink_init(&o->sink, o->fd, o->path);
 	o->sink.base.write = out_write;
@@ -458,6 +470,13 @@ int kfile_out_open(struct kfile_out *o, const char *path, mode_t mode,
 void kfile_out_hash(struct kfile_out *o, crypto_generichash_state *st)
 {
 	o->w->hash = st;
+}
+
+void kfile_out_depth(struct kfile_out *o, unsigned n)
+{
+	if (o->w->started || o->w->tail)
+		return;
+	o->w->depth = n < 2 ? 2 : n > KFILE_MAX_DEPTH ? KFILE_MAX_DEPTH : n;
 }
 
 int kfile_out_flush(struct kfile_out *o, struct kerr *e)

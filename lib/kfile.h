@@ -48,6 +48,13 @@ int kfile_out_open(struct kfile_out *o, const char *path, mode_t mode,
  * caller finalises after kfile_out_flush().
  */
 void kfile_out_hash(struct kfile_out *o, crypto_generichash_state *st);
+/*
+ * Buffers written behind (2 to KFILE_MAX_DEPTH, each about 2 MiB; 2 unless
+ * set).  More of them let the producer run on while the disk is slow to
+ * take one.  Set before the first write.
+ */
+#define KFILE_MAX_DEPTH 8
+void kfile_out_depth(struct kfile_out *o, unsigned n);
 /* Write out everything buffered (and hashed); o stays open for commit. */
 int kfile_out_flush(struct kfile_out *o, struct kerr *e);
 /* fsync, move into place, fsync the directory; frees o. */

@@ -10,7 +10,11 @@
  * The blocks are digested and written by a helper thread while the caller
  * escapes the next block into the other of two buffers: the digest and the
  * sink behind it (encryption, the output file) then run beside the
- * caller's parsing and validation instead of after it.  Only one thread at
+ * caller's parsing and validation instead of after it.  Blocks wait for
+ * the helper in a queue of up to PKG_QUEUE, so that a caller that hands
+ * over whole buffers runs on while the helper is held up (by the disk,
+ * behind the sink) and the helper runs on while the caller is.  Only one
+ * thread at
  * a time touches the sink — the helper between begin and finish, the
  * caller before and after — so the sink needs no locking of its own.  A
  * write error is reported by the next pkg_write_record or by
@@ -46,6 +50,15 @@
 #include "banned.h"
 
 #define PKG_BLOCK (256u << 10)
+#define PKG_QUEUE 8
+
+/* A block handed to the helper: one of the writer's two buffers, or the
+ * memory of a caller's kbuf (own), which goes to the spares when done. */
+struct pkg_job {
+	uint8_t *p;
+	size_t n, cap;
+	bool own;
+};
 
 #define NOINLINE __attribute__((noinline))
 
@@ -55,22 +68,25 @@ struct pkg_writer {
 	uint8_t *bufs[2];        /* the caller fills one, the helper writes
 				  * the other */
 	uint8_t *buf;            /* bufs[cur] */
-	/* Memory taken from a kbuf by pkg_write_kbuf (its p and cap),
-	 * given back to the next caller once the helper is done with it. */
-	struct kbuf spare;
 	int cur;
 	size_t fill;
 	size_t n_fields;
 	uint64_t records;
 	char id[PKG_ID_LEN + 1];
-	/* The helper thread and its one-block queue (under mu). */
+	/* The helper thread and its queue (under mu): jobs [head, tail)
+	 * wait or are being written, job k in q[k % PKG_QUEUE]; bufs[i] is
+	 * free again once head > buf_job[i].  Memory of kbufs written
+	 * waits in spare to be handed back to the next caller. */
 	pthread_t thread;
 	bool threaded;
+	bool locks;              /* mu, cv and cv_job are set up */
 	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	const uint8_t *job;      /* block handed over, NULL when taken */
-	size_t job_len;
-	bool busy;               /* a block is being written */
+	pthread_cond_t cv;       /* to the caller: a job is done */
+	pthread_cond_t cv_job;   /* to the helper: a job, or stop */
+	struct pkg_job q[PKG_QUEUE];
+	uint64_t head, tail, buf_job[2];
+	struct pkg_job spare[PKG_QUEUE];
+	size_t n_spare;
 	bool stop;
 	int rc;                  /* first write error, sticky */
 	struct kerr err;
@@ -98,33 +114,48 @@ static void *helper(void *arg)
 
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
-		const uint8_t *p;
-		size_t n;
+		struct pkg_job *j;
 		struct kerr e;
 		int rc;
 
-		while (!w->job && !w->stop)
-			pthread_cond_wait(&w->cv, &w->mu);
-		if (!w->job)
-			break; /* stopped, nothing left */
-		p = w->job;
-		n = w->job_len;
-		w->job = NULL;
-		w->busy = true;
+		while (w->head == w->tail && !w->stop)
+			pthread_cond_wait(&w->cv_job, &w->mu);
+		/* Stopped: by finish with nothing left, or by free, which
+		 * drops what is still queued. */
+		if (w->stop)
+			break;
+		j = &w->q[w->head % PKG_QUEUE];
 		pthread_mutex_unlock(&w->mu);
 		/* After an error the rest is not written: the export has
 		 * failed and says so at the next hand-over. */
-		rc = w->rc ? 0 : write_block(w, p, n, &e);
+		rc = w->rc ? 0 : write_block(w, j->p, j->n, &e);
 		pthread_mutex_lock(&w->mu);
 		if (rc && !w->rc) {
 			w->rc = rc;
 			w->err = e;
 		}
-		w->busy = false;
+		if (j->own)
+			w->spare[w->n_spare++] = *j;
+		w->head++;
 		pthread_cond_broadcast(&w->cv);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
+}
+
+/* Queue a job (under mu), once there is room; the helper's error, if
+ * any, into e. */
+static int enqueue(struct pkg_writer *w, const struct pkg_job *j,
+		   struct kerr *e)
+{
+	while (w->tail - w->head >= PKG_QUEUE)
+		pthread_cond_wait(&w->cv, &w->mu);
+	w->q[w->tail % PKG_QUEUE] = *j;
+	w->tail++;
+	pthread_cond_signal(&w->cv_job);
+	if (w->rc)
+		*e = w->err;
+	return w->rc;
 }
 
 /* Wait until the helper has written everything handed to it; its error,
@@ -134,7 +165,7 @@ static int drain(struct pkg_writer *w, struct kerr *e)
 	int rc;
 
 	pthread_mutex_lock(&w->mu);
-	while (w->job || w->busy)
+	while (w->head != w->tail)
 		pthread_cond_wait(&w->cv, &w->mu);
 	rc = w->rc;
 	if (rc)
@@ -145,6 +176,7 @@ static int drain(struct pkg_writer *w, struct kerr *e)
 
 static int flush(struct pkg_writer *w, struct kerr *e)
 {
+	struct pkg_job j = { .p = w->buf, .n = w->fill };
 	int rc;
 
 	if (!w->fill)
@@ -155,28 +187,27 @@ static int flush(struct pkg_writer *w, struct kerr *e)
 		w->fill = 0;
 		return 0;
 	}
-	/* The helper is done with the other buffer once it is idle. */
-	if ((rc = drain(w, e)))
-		return rc;
 	pthread_mutex_lock(&w->mu);
-	w->job = w->buf;
-	w->job_len = w->fill;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
+	w->buf_job[w->cur] = w->tail;
+	rc = enqueue(w, &j, e);
+	/* Go on in the other buffer once the helper is done with it. */
 	w->cur ^= 1;
+	while (!rc && w->head <= w->buf_job[w->cur])
+		pthread_cond_wait(&w->cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
 	w->buf = w->bufs[w->cur];
 	w->fill = 0;
-	return 0;
+	return rc;
 }
 
-/* Stop and join the helper (after it wrote what it was given). */
+/* Stop and join the helper; what is still queued is dropped. */
 static void stop_helper(struct pkg_writer *w)
 {
 	if (!w->threaded)
 		return;
 	pthread_mutex_lock(&w->mu);
 	w->stop = true;
-	pthread_cond_broadcast(&w->cv);
+	pthread_cond_signal(&w->cv_job);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
 	w->threaded = false;
@@ -592,7 +623,7 @@ int pkg_writer_begin(struct pkg_writer **out_w, const struct pkg_head *h,
 		return kerr_set(e, KERR_NOMEM, "package", "out of memory");
 	}
 	w->buf = w->bufs[0];
-	kbuf_init(&w->spare, SIZE_MAX / 4, false);
+	w->head = w->tail = 1; /* buf_job 0: both buffers free */
 	w->out = out;
 	w->n_fields = h->n_fields;
 	memcpy(w->id, h->id, sizeof w->id);
@@ -640,14 +671,16 @@ int pkg_writer_begin(struct pkg_writer **out_w, const struct pkg_head *h,
 	/* From here the helper owns the sink until finish. */
 	if (pthread_mutex_init(&w->mu, NULL) == 0) {
 		if (pthread_cond_init(&w->cv, NULL) == 0) {
-			w->threaded = pthread_create(&w->thread, NULL, helper,
-						     w) == 0;
-			if (!w->threaded)
+			if (pthread_cond_init(&w->cv_job, NULL) == 0)
+				w->locks = true;
+			else
 				pthread_cond_destroy(&w->cv);
 		}
-		if (!w->threaded)
+		if (!w->locks)
 			pthread_mutex_destroy(&w->mu);
 	}
+	if (w->locks)
+		w->threaded = pthread_create(&w->thread, NULL, helper, w) == 0;
 	*out_w = w;
 	return 0;
 nomem:
@@ -717,40 +750,41 @@ int pkg_write_escaped(struct pkg_writer *w, const uint8_t *p, size_t n,
 int pkg_write_kbuf(struct pkg_writer *w, struct kbuf *b, uint64_t records,
 		   struct kerr *e)
 {
-	uint8_t *p = b->p;
-	size_t n = b->len, cap = b->cap;
+	struct pkg_job j = { .p = b->p, .n = b->len, .cap = b->cap,
+			     .own = true };
+	struct pkg_job back = { 0 };
 	int rc;
 
 	/* Small amounts, or no helper: the copy costs less than a wait. */
-	if (!w->threaded || b->secret || n < PKG_BLOCK / 4) {
+	if (!w->threaded || b->secret || b->len < PKG_BLOCK / 4) {
 		rc = pkg_write_escaped(w, b->p, b->len, records, e);
 		kbuf_reset(b);
 		return rc;
 	}
-	/* What was written before goes first; then the helper must be idle
-	 * before the spare goes back into use. */
-	if (flush(w, e) || drain(w, e))
+	/* What was written before goes first. */
+	if (flush(w, e))
 		return e->code;
-	if (w->spare.cap > b->max) {
-		/* b could not have grown this far: it starts afresh, and
-		 * the spare is dropped (wiped). */
-		kbuf_free(&w->spare);
+	pthread_mutex_lock(&w->mu);
+	rc = enqueue(w, &j, e);
+	if (w->n_spare)
+		back = w->spare[--w->n_spare];
+	pthread_mutex_unlock(&w->mu);
+	/* b goes on in memory the helper is done with, or starts afresh
+	 * (then the queue holds one more buffer than before). */
+	if (back.cap > b->max) {
+		/* b could not have grown this far: dropped (wiped). */
+		kbuf_free_taken(back.p, back.cap, false);
+		back.p = NULL;
+		back.cap = 0;
 	}
-	b->p = w->spare.p;
-	b->cap = w->spare.cap;
+	b->p = back.p;
+	b->cap = back.cap;
 	b->len = 0;
 	if (b->p)
 		b->p[0] = '\0';
-	w->spare.p = p;
-	w->spare.cap = cap;
-	w->spare.len = n; /* what kbuf_free wipes is cap + 1 anyway */
-	pthread_mutex_lock(&w->mu);
-	w->job = p;
-	w->job_len = n;
-	pthread_cond_broadcast(&w->cv);
-	pthread_mutex_unlock(&w->mu);
-	w->records += records;
-	return 0;
+	if (!rc)
+		w->records += records;
+	return rc;
 }
 
 int pkg_writer_finish(struct pkg_writer *w, struct pkg_tail *t,
@@ -766,8 +800,6 @@ int pkg_writer_finish(struct pkg_writer *w, struct pkg_tail *t,
 		int rc_h = drain(w, e);
 
 		stop_helper(w);
-		pthread_cond_destroy(&w->cv);
-		pthread_mutex_destroy(&w->mu);
 		if (rc_h)
 			return rc_h;
 	}
@@ -792,23 +824,28 @@ void pkg_writer_free(struct pkg_writer *w)
 	if (!w)
 		return;
 	if (w->threaded) {
-		/* Not finished (the export failed): a block not yet taken
-		 * is dropped, the one being written completes, and the
+		/* Not finished (the export failed): blocks not yet taken
+		 * are dropped, the one being written completes, and the
 		 * helper goes.  The caller discards the sink after this. */
-		pthread_mutex_lock(&w->mu);
-		w->job = NULL;
-		pthread_mutex_unlock(&w->mu);
 		stop_helper(w);
+	}
+	if (w->locks) {
+		pthread_cond_destroy(&w->cv_job);
 		pthread_cond_destroy(&w->cv);
 		pthread_mutex_destroy(&w->mu);
 	}
+	for (uint64_t k = w->head; k < w->tail; k++)
+		if (w->q[k % PKG_QUEUE].own)
+			kbuf_free_taken(w->q[k % PKG_QUEUE].p,
+					w->q[k % PKG_QUEUE].cap, false);
+	for (size_t i = 0; i < w->n_spare; i++)
+		kbuf_free_taken(w->spare[i].p, w->spare[i].cap, false);
 	for (int i = 0; i < 2; i++) {
 		if (w->bufs[i]) {
 			sodium_memzero(w->bufs[i], PKG_BLOCK);
 			free(w->bufs[i]);
 		}
 	}
-	kbuf_free(&w->spare); /* wipes */
 	sodium_memzero(w, sizeof *w);
 	free(w);
 }

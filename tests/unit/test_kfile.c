@@ -539,7 +539,7 @@ static bool fd_is_direct(int fd)
  * hash taken on the writer thread must be exactly the bytes written, and
  * with a filesystem that takes O_DIRECT the writer must be using it.
  */
-static void large_output_exact(bool direct)
+static void large_output_exact(bool direct, unsigned depth)
 {
 	struct tmpdir t;
 	struct kfile_out o;
@@ -566,6 +566,8 @@ static void large_output_exact(bool direct)
 	crypto_generichash_init(&ref, NULL, 0, 64);
 	if (kfile_out_open(&o, path, 0600, 0, &e) == 0) {
 		kfile_out_hash(&o, &st);
+		if (depth)
+			kfile_out_depth(&o, depth);
 		ok = 1;
 		while (ok && total < size) {
 			size_t n;
@@ -620,12 +622,19 @@ static void large_output_exact(bool direct)
 
 static void large_output_direct(void)
 {
-	large_output_exact(true);
+	large_output_exact(true, 0);
 }
 
 static void large_output_buffered(void)
 {
-	large_output_exact(false);
+	large_output_exact(false, 0);
+}
+
+/* The same through a ring of 3 and of 8 buffers. */
+static void large_output_deep(void)
+{
+	large_output_exact(true, 3);
+	large_output_exact(false, 8);
 }
 
 const struct unit_case suite_kfile[] = {
@@ -636,6 +645,8 @@ const struct unit_case suite_kfile[] = {
 	  large_output_direct },
 	{ "kfile: large output, odd writes and reserves, buffered: exact",
 	  large_output_buffered },
+	{ "kfile: large output through 3 and 8 buffers: exact",
+	  large_output_deep },
 	{ "kfile: KFILE_NO_REPLACE refuses existing path, untouched",
 	  no_replace_refuses_existing },
 	{ "kfile: replacing commit swaps the file whole", replace_is_atomic_swap },

@@ -1,7 +1,10 @@
 /* pkg: the package plaintext — head and tail lines, CSV escaping, the
  * records digest over exactly the CSV section, the trusted comment. */
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <string.h>
+#include <time.h>
 
 #include "fixtures.h"
 #include "kluis.h"
@@ -272,6 +275,236 @@ static void escaped_blocks_match_direct_writes(void)
 	kbuf_free(&blk);
 }
 
+/*
+ * A sink for the queue tests: keeps what it is given, can be held shut
+ * (a disk that does not take the data) and can fail from its n-th write.
+ */
+struct gate_sink {
+	struct ksink base;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool shut;
+	int writes, fail_at;        /* fail_at 0: never */
+	struct kbuf got;
+};
+
+static int gate_write(struct ksink *s, const uint8_t *p, size_t n,
+		      struct kerr *e)
+{
+	struct gate_sink *g = (struct gate_sink *)(void *)s;
+	int w;
+
+	pthread_mutex_lock(&g->mu);
+	while (g->shut)
+		pthread_cond_wait(&g->cv, &g->mu);
+	w = ++g->writes;
+	pthread_mutex_unlock(&g->mu);
+	if (g->fail_at && w >= g->fail_at)
+		return kerr_set(e, KERR_IO, "test sink", "refused");
+	return kbuf_append(&g->got, p, n, e);
+}
+
+static void gate_init(struct gate_sink *g, int fail_at)
+{
+	memset(g, 0, sizeof *g);
+	g->base.write = gate_write;
+	pthread_mutex_init(&g->mu, NULL);
+	pthread_cond_init(&g->cv, NULL);
+	g->fail_at = fail_at;
+	kbuf_init(&g->got, 256u << 20, false);
+}
+
+static void gate_set(struct gate_sink *g, bool shut)
+{
+	pthread_mutex_lock(&g->mu);
+	g->shut = shut;
+	pthread_cond_broadcast(&g->cv);
+	pthread_mutex_unlock(&g->mu);
+}
+
+static void gate_free(struct gate_sink *g)
+{
+	pthread_cond_destroy(&g->cv);
+	pthread_mutex_destroy(&g->mu);
+	kbuf_free(&g->got);
+}
+
+/* Block k of the queue tests: whole lines, 64 KiB or more, so that
+ * pkg_write_kbuf takes it without a copy. */
+static void fill_block(struct kbuf *b, unsigned k, struct kerr *e)
+{
+	size_t want = (64u << 10) + (k * 7919u) % (48u << 10);
+
+	while (b->len < want) {
+		char line[64];
+		int n = snprintf(line, sizeof line, "r%u-%zu,x,%u\n", k,
+				 b->len, k * 31u);
+		if (kbuf_append(b, line, (size_t)n, e))
+			return;
+	}
+}
+
+struct feeder {
+	struct pkg_writer *w;
+	unsigned blocks;
+	struct kerr e;
+	int handed;                 /* blocks handed over, under mu */
+	int rc;
+	pthread_mutex_t mu;
+	struct kbuf all;            /* what was handed over, in order */
+};
+
+static void *feed(void *arg)
+{
+	struct feeder *f = arg;
+	struct kbuf b = KBUF_INIT(1u << 20);
+
+	for (unsigned k = 0; k < f->blocks && !f->rc; k++) {
+		fill_block(&b, k, &f->e);
+		kbuf_append(&f->all, b.p, b.len, &f->e);
+		f->rc = pkg_write_kbuf(f->w, &b, 1, &f->e);
+		pthread_mutex_lock(&f->mu);
+		f->handed++;
+		pthread_mutex_unlock(&f->mu);
+	}
+	kbuf_free(&b);
+	return NULL;
+}
+
+/* Until the feeder has handed over `want` blocks, or for at most 5 s.
+ * Not a timing check: a queue too short holds the feeder for ever; this
+ * only bounds the wait for it.  How many it handed over. */
+static int wait_handed(struct feeder *f, int want)
+{
+	int handed = 0;
+
+	for (int i = 0; i < 5000 && handed < want; i++) {
+		struct timespec ts = { 0, 1000000 };
+
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&f->mu);
+		handed = f->handed;
+		pthread_mutex_unlock(&f->mu);
+	}
+	return handed;
+}
+
+static void *open_later(void *arg)
+{
+	struct timespec ts = { 0, 20000000 };
+
+	nanosleep(&ts, NULL);
+	gate_set(arg, false);
+	return NULL;
+}
+
+/* While the sink takes nothing, whole blocks still go into the queue:
+ * the caller runs on (at least 4 blocks) instead of waiting for each.
+ * Once the sink opens, everything comes out in order, digested. */
+static void queued_blocks_while_the_sink_waits(void)
+{
+	struct gate_sink g;
+	struct feeder f = { .blocks = 40 };
+	struct pkg_head h;
+	struct pkg_tail t;
+	pthread_t th;
+	int handed = 0;
+	uint8_t d[32];
+	char hex[65];
+	const uint8_t *csv;
+
+	gate_init(&g, 0);
+	head_init(&h);
+	pthread_mutex_init(&f.mu, NULL);
+	kbuf_init(&f.all, 256u << 20, false);
+	/* The head line goes to the sink before the helper starts. */
+	CHECK(pkg_writer_begin(&f.w, &h, &g.base, &f.e) == 0);
+	gate_set(&g, true);
+	CHECK(pthread_create(&th, NULL, feed, &f) == 0);
+	handed = wait_handed(&f, 4);
+	gate_set(&g, false);
+	pthread_join(th, NULL);
+	/* Everything is finished and freed before the checks: a failed
+	 * check must not leave the helper writing into this frame. */
+	int fed = f.rc == 0 && f.handed == 40;
+	int fin = fed && pkg_writer_finish(f.w, &t, &f.e) == 0;
+	pkg_writer_free(f.w);
+	/* head line, CSV header line, the blocks, the tail line */
+	csv = memchr(g.got.p, '\n', g.got.len);
+	int same = fin && csv && g.got.len > f.all.len + 26 &&
+		   memcmp(csv + 1, "naam,gemeente,capaciteit\n", 25) == 0 &&
+		   memcmp(csv + 26, f.all.p, f.all.len) == 0;
+	if (same) {
+		crypto_generichash_state st;
+
+		crypto_generichash_init(&st, NULL, 0, 32);
+		crypto_generichash_update(&st, csv + 1, 25 + f.all.len);
+		crypto_generichash_final(&st, d, sizeof d);
+		sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+	}
+	pthread_mutex_destroy(&f.mu);
+	kbuf_free(&f.all);
+	gate_free(&g);
+	CHECK(handed >= 4);
+	CHECK(fed && fin && same);
+	CHECK(t.records == 40);
+	CHECK_STR(t.records_digest + 12, hex);
+}
+
+/* A sink that fails: the error comes back at a later hand-over or at
+ * finish, and the blocks still queued are freed with the writer (the
+ * sanitizer build finds a leak). */
+static void queued_blocks_and_a_failing_sink(void)
+{
+	struct gate_sink g;
+	struct pkg_head h;
+	struct pkg_writer *w;
+	struct pkg_tail t;
+	struct kbuf b = KBUF_INIT(1u << 20);
+	struct kerr e;
+	int rc = 0;
+
+	gate_init(&g, 3);
+	head_init(&h);
+	CHECK(pkg_writer_begin(&w, &h, &g.base, &e) == 0);
+	for (unsigned k = 0; k < 40 && !rc; k++) {
+		fill_block(&b, k, &e);
+		rc = pkg_write_kbuf(w, &b, 1, &e);
+	}
+	if (!rc)
+		rc = pkg_writer_finish(w, &t, &e);
+	CHECK(rc == KERR_IO);
+	CHECK_STR(e.why, "refused");
+	pkg_writer_free(w);
+	kbuf_free(&b);
+
+	/* Freed while blocks wait behind a shut sink: the one being
+	 * written completes once the sink opens (from another thread, as
+	 * a disk would), the rest is dropped and freed. */
+	gate_free(&g);
+	gate_init(&g, 0);
+	struct feeder f = { .blocks = 5 };
+	pthread_t th, opener;
+	int handed = 0;
+
+	pthread_mutex_init(&f.mu, NULL);
+	kbuf_init(&f.all, 256u << 20, false);
+	CHECK(pkg_writer_begin(&f.w, &h, &g.base, &e) == 0);
+	gate_set(&g, true);
+	CHECK(pthread_create(&th, NULL, feed, &f) == 0);
+	handed = wait_handed(&f, 5);
+	if (handed < 5) /* a queue too short: let the feeder finish */
+		gate_set(&g, false);
+	pthread_join(th, NULL);
+	CHECK(pthread_create(&opener, NULL, open_later, &g) == 0);
+	pkg_writer_free(f.w);
+	pthread_join(opener, NULL);
+	pthread_mutex_destroy(&f.mu);
+	kbuf_free(&f.all);
+	gate_free(&g);
+	CHECK(handed == 5);
+}
+
 static void trusted_comment(void)
 {
 	struct pkg_head h;
@@ -309,6 +542,10 @@ const struct unit_case suite_pkg[] = {
 	{ "pkg: one-pass line check, SIMD and plain C", plain_line_check_agrees },
 	{ "pkg: the AVX2 line check on lines past 255 chunks", plain_line_long },
 	{ "pkg: escaped blocks give the same bytes", escaped_blocks_match_direct_writes },
+	{ "pkg: blocks queue while the sink waits; order and digest kept",
+	  queued_blocks_while_the_sink_waits },
+	{ "pkg: a failing sink behind the queue; queued blocks freed",
+	  queued_blocks_and_a_failing_sink },
 	{ "pkg: trusted comment", trusted_comment },
 	{ "pkg: ids and times", ids_are_random_hex },
 	{ NULL, NULL },
