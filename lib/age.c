@@ -404,6 +404,27 @@ int age_enc_write(struct age_enc *enc, const void *data, size_t n,
 				return rc;
 			enc->plen = 0;
 		}
+		if (enc->plen && enc->plen < AGE_BATCH_BYTES &&
+		    n > AGE_CHUNK_SIZE) {
+			/* A large write behind a partial chunk: top that
+			 * chunk up and seal what is pending, so that the rest
+			 * is sealed in place rather than copied (blocks of
+			 * any size, as export writes them, would otherwise
+			 * all pass through pbuf). */
+			size_t top = (AGE_CHUNK_SIZE -
+				      enc->plen % AGE_CHUNK_SIZE) %
+				     AGE_CHUNK_SIZE;
+
+			memcpy(enc->pbuf + enc->plen, p, top);
+			p += top;
+			n -= top;
+			rc = seal_batch(enc, enc->pbuf, enc->plen + top, false,
+					e);
+			if (rc)
+				return rc;
+			enc->plen = 0;
+			continue;
+		}
 		if (enc->plen == 0 && n > AGE_CHUNK_SIZE) {
 			/* Straight from the caller's buffer: every whole chunk
 			 * that has at least one more byte after it. */

@@ -47,9 +47,16 @@ static int encrypt(const struct age_recipients *r, bool armor,
 	rc = age_enc_begin(&enc, r, armor, &sink.base, &e);
 	if (rc)
 		return rc;
-	/* Write in uneven pieces to exercise the chunk buffering. */
-	while (!rc && n > 0) {
-		size_t k = n < 100000 ? n : 100000;
+	/* Write in uneven pieces to exercise the chunk buffering: small
+	 * ones that gather, large ones behind a partial chunk, whole
+	 * chunks, more than a batch. */
+	static const size_t piece[] = { 100000, 1, 65536, 3 * 65536 + 7,
+					5000, 2 * 1048576 + 3, 65535 };
+	for (size_t i = 0; !rc && n > 0; i++) {
+		size_t k = piece[i % (sizeof piece / sizeof *piece)];
+
+		if (k > n)
+			k = n;
 		rc = age_enc_write(enc, p, k, &e);
 		p += k;
 		n -= k;
