@@ -8,6 +8,17 @@
  * Register keys are mostly sorted or numbered ("D2019-000123"), so this
  * stores a few bytes per key instead of a dozen and keeps the export's
  * write volume small; resolving decodes at most one chunk.
+ *
+ * An export's keys are committed in batches of BATCH_CHUNKS chunks under
+ * its 'building' row, without fsync (synchronous NORMAL), so SQLite
+ * checkpoints them into the database file while the export runs; one
+ * transaction for millions of keys left all of that (tens of MB copied
+ * from the WAL, and synced) to the commit at the end.  Only the step to
+ * 'pending' is synced (FULL), and it covers the batches before it.  A
+ * 'building' row is as good as absent: the once rule treats it like a
+ * pending one, listings skip it, and an export that fails deletes it;
+ * one interrupted is rolled back by the next exclusive open, as a
+ * pending one is.
  */
 #include "ledger.h"
 
@@ -89,13 +100,14 @@ static const char *const package_suffixes[] = {
 #define MAIL_TO_CAP sizeof(((struct ledger_package *)NULL)->mail_to)
 #define CHUNK_BUF (LEDGER_CHUNK_BYTES + LEDGER_KEY_MAX + 2 * 10)
 #define LOCK_WAIT_MS 5000
+#define BATCH_CHUNKS 32        /* chunks per key transaction: 128 k keys */
 
 struct ledger {
 	sqlite3 *db;
 	int lockfd;        /* PATH-lock, for flock only */
 	char what[64];     /* the path if it fits, for messages */
 	/* the export of this handle */
-	bool in_tx;        /* ledger_begin's transaction is open */
+	bool in_tx;        /* an export is under way (keys being added) */
 	bool failed;       /* an error ended it: only abort is accepted */
 	bool prepared;     /* committed 'pending' by us, not yet complete */
 	char id[LEDGER_ID_LEN + 1];
@@ -104,6 +116,7 @@ struct ledger {
 	size_t chunk_len;
 	uint32_t chunk_n;
 	uint64_t chunk_first;
+	uint32_t batch;    /* chunks in the key transaction open now */
 	uint64_t n_keys;
 	uint8_t prev[LEDGER_KEY_MAX];
 	size_t prev_len;
@@ -574,11 +587,19 @@ static void end_export(struct ledger *l)
 void ledger_abort(struct ledger *l)
 {
 	struct kerr e;
+	bool building;
 
 	if (!l)
 		return;
+	building = l->in_tx;
 	end_export(l);
 	rollback(l);
+	(void)sqlite3_exec(l->db, "PRAGMA synchronous = FULL", NULL, NULL,
+			   NULL);
+	/* Its 'building' row and the keys committed so far; what fails
+	 * here is rolled back by the next exclusive open. */
+	if (building)
+		(void)delete_incomplete(l, l->id, &e);
 	if (l->prepared) {
 		struct ledger_package p;
 		/* Left pending on failure: the next exclusive open retries. */
@@ -635,6 +656,8 @@ static int check_package(struct ledger *l, const struct ledger_package *p,
 }
 
 /* The newest package of the protocol in state (by creation, then entry). */
+/* The latest package of a protocol in state `state`, or (NULL) in any
+ * state but complete. */
 static int latest(struct ledger *l, const char *protocol_id, const char *state,
 		  struct ledger_package *p, bool *found, struct kerr *e)
 {
@@ -642,13 +665,17 @@ static int latest(struct ledger *l, const char *protocol_id, const char *state,
 	int rc, s;
 
 	*found = false;
-	if ((rc = prep(l, "SELECT " PKG_COLS " FROM package"
-			  " WHERE protocol_id = ?1 AND state = ?2"
-			  " ORDER BY created_at DESC, seq DESC LIMIT 1",
+	if ((rc = prep(l, state ? "SELECT " PKG_COLS " FROM package"
+				  " WHERE protocol_id = ?1 AND state = ?2"
+				  " ORDER BY created_at DESC, seq DESC LIMIT 1"
+				: "SELECT " PKG_COLS " FROM package"
+				  " WHERE protocol_id = ?1 AND"
+				  " state <> 'complete'"
+				  " ORDER BY created_at DESC, seq DESC LIMIT 1",
 		       &st, e)))
 		return rc;
 	if (bind_text(st, 1, protocol_id) != SQLITE_OK ||
-	    bind_text(st, 2, state) != SQLITE_OK)
+	    (state && bind_text(st, 2, state) != SQLITE_OK))
 		rc = db_fail(l, e, "bind");
 	else if ((s = sqlite3_step(st)) == SQLITE_ROW) {
 		*found = true;
@@ -673,16 +700,16 @@ static int check_once(struct ledger *l, const struct ledger_package *p,
 	if (!q)
 		return kerr_set(e, KERR_NOMEM, l->what, "out of memory");
 	if (once) {
-		if ((rc = latest(l, p->protocol_id, "pending", q, &found, e)))
+		if ((rc = latest(l, p->protocol_id, NULL, q, &found, e)))
 			goto out;
 		if (found) {
 			if (prior)
 				*prior = *q;
 			rc = kerr_set(e, KERR_EXISTS, l->what,
 				      "protocol %s allows one package and package %s "
-				      "is pending (being written now, or interrupted "
+				      "is %s (being written now, or interrupted "
 				      "and rolled back at the next open)",
-				      p->protocol_id, q->id);
+				      p->protocol_id, q->id, q->state);
 			goto out;
 		}
 	}
@@ -786,12 +813,22 @@ int ledger_begin(struct ledger *l, const struct ledger_package *p, bool once,
 		rc = db_fail(l, e, "bind");
 		goto fail;
 	}
+	/* The row is committed now (the once rule sees it), the keys in
+	 * batches from here on, unsynced. */
+	if ((rc = exec(l, "COMMIT", "commit package entry", e)))
+		goto fail;
 	l->in_tx = true;
 	l->failed = false;
 	l->chunk_len = l->prev_len = 0;
 	l->chunk_n = 0;
+	l->batch = 0;
 	l->chunk_first = 1;
 	l->n_keys = 0;
+	if ((rc = exec(l, "PRAGMA synchronous = NORMAL", "settings", e)) ||
+	    (rc = exec(l, "BEGIN IMMEDIATE", "begin", e))) {
+		ledger_abort(l);
+		return rc;
+	}
 	return 0;
 fail:
 	end_export(l);
@@ -932,6 +969,14 @@ static int flush_chunk(struct ledger *l, struct kerr *e)
 	l->chunk_n = 0;
 	l->chunk_len = 0;
 	l->prev_len = 0;
+	if (++l->batch == BATCH_CHUNKS) {
+		l->batch = 0;
+		if ((rc = exec(l, "COMMIT", "commit source keys", e)) ||
+		    (rc = exec(l, "BEGIN IMMEDIATE", "begin", e))) {
+			l->failed = true;
+			return rc;
+		}
+	}
 	return 0;
 }
 
@@ -1021,6 +1066,12 @@ int ledger_prepare(struct ledger *l, const struct ledger_package *final,
 		return kerr_set(e, KERR_USAGE, l->what,
 				"records or package digest missing");
 	if ((rc = flush_chunk(l, e)))
+		return rc;
+	/* The keys' last batch as the others; then the step to 'pending'
+	 * synced, and with it the batches before it. */
+	if ((rc = exec(l, "COMMIT", "commit source keys", e)) ||
+	    (rc = exec(l, "PRAGMA synchronous = FULL", "settings", e)) ||
+	    (rc = exec(l, "BEGIN IMMEDIATE", "begin", e)))
 		return rc;
 	if ((rc = prep(l,
 		       "UPDATE package SET n_read = ?2, n_selected = ?3,"

@@ -80,14 +80,16 @@ void ledger_close(struct ledger *l);
 
 /* Start the entry for package p (id, protocol, created_at, recipient,
  * discloser key, out_dir, register; counts and digests may still be zero
- * or empty; p's supersede and state fields are ignored).  Opens the write
- * transaction that ledger_prepare commits.
+ * or empty; p's supersede and state fields are ignored).  Commits the
+ * entry as 'building' and holds a write transaction for its keys, which
+ * are committed in batches (unsynced) until ledger_prepare; ledger_abort
+ * deletes the entry and its keys, recovery does after a crash.
  *
  * Once rule: if `once` and a complete package of p->protocol_id exists,
  * supersede_reason NULL gives KERR_EXISTS with that package in *prior
- * (prior may be NULL).  A pending package of the protocol (an export being
- * linked now, or an interrupted one not yet recovered) gives KERR_EXISTS
- * whatever the reason, with prior->state "pending".  A non-NULL reason
+ * (prior may be NULL).  A building or pending package of the protocol (an
+ * export under way, or an interrupted one not yet recovered) gives
+ * KERR_EXISTS whatever the reason, with its state in prior->state.  A non-NULL reason
  * records supersedes = the latest complete package of the protocol (once
  * or not); with no such package it is KERR_USAGE (nothing to supersede). */
 int ledger_begin(struct ledger *l, const struct ledger_package *p, bool once,
@@ -102,7 +104,7 @@ int ledger_add_key(struct ledger *l, const char *key, size_t len,
 uint64_t ledger_keys_added(const struct ledger *l);
 /* Store final's counts and digests (records_digest and package_digest must
  * be set; final->id must be the package begun), check n_selected == keys
- * added, mark the entry 'pending' and commit.  Other fields of final are
+ * added, mark the entry 'pending' and commit, synced.  Other fields of final are
  * not used.  On error the transaction stays open for ledger_abort. */
 int ledger_prepare(struct ledger *l, const struct ledger_package *final,
 		   struct kerr *e);

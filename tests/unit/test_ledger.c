@@ -555,8 +555,10 @@ CASE(dead_before_prepare_leaves_nothing)
 	f->l = NULL;
 	st = in_child(child_building, f);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	/* Its 'building' row and the keys committed so far are rolled
+	 * back by the next exclusive open. */
 	CHECK(ledger_open(f->db, &f->l, &rec, &e) == 0);
-	CHECK(rec == 0);
+	CHECK(rec == 1);
 	make_id(id, 51);
 	CHECK(ledger_get(f->l, id, &q, &e) == KERR_USAGE);
 	CHECK(ledger_list(f->l, collect, &c, &e) == 0 && c.n == 0);
@@ -651,6 +653,57 @@ CASE(recovery_spares_live_exporter)
 	CHECK(ledger_complete(f->l, p.id, &e) == 0);
 	CHECK(ledger_get(f->l, p.id, &q, &e) == 0);
 	CHECK_STR(q.state, "complete");
+}
+
+/* A live export's keys are committed in batches under its 'building'
+ * row: another handle sees the row but does not roll it back; abort
+ * deletes the row and its keys, and the once rule is free again. */
+CASE(building_row_of_a_live_export)
+{
+	struct ledger *b = NULL;
+	struct ledger_package p, q;
+	struct kerr e;
+	unsigned rec = 99;
+	char key[32];
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n_rows = -1;
+
+	CHECK(ledger_open(f->db, &f->l, NULL, &e) == 0);
+	fill(&p, 81, "proto-once", "2026-11-29T10:11:12Z", f->out);
+	CHECK(ledger_begin(f->l, &p, true, NULL, NULL, &e) == 0);
+	/* More than a batch of chunks (32 × 4096 keys). */
+	for (uint64_t i = 1; i <= 140000; i++)
+		CHECK(ledger_add_key(f->l, key,
+				     (size_t)key_of(key, sizeof key, i),
+				     &e) == 0);
+	CHECK(ledger_open(f->db, &b, &rec, &e) == 0);
+	CHECK(rec == 0);
+	CHECK(ledger_get(b, p.id, &q, &e) == 0);
+	CHECK_STR(q.state, "building");
+	ledger_close(b);
+	/* A batch is committed: another connection counts its chunks. */
+	CHECK(sqlite3_open_v2(f->db, &db, SQLITE_OPEN_READONLY, NULL) ==
+	      SQLITE_OK);
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM record_keys", -1,
+			       &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n_rows = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	CHECK(n_rows >= 32);
+	ledger_abort(f->l);
+	n_rows = -1;
+	if (sqlite3_prepare_v2(db, "SELECT count(*) FROM record_keys", -1,
+			       &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n_rows = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	CHECK(n_rows == 0);
+	CHECK(ledger_get(f->l, p.id, &q, &e) == KERR_USAGE);
+	/* The once rule is free again. */
+	fill(&q, 82, "proto-once", "2026-11-29T10:12:00Z", f->out);
+	CHECK(export(f->l, &q, 2, true, NULL, NULL, &e) == 0);
 }
 
 /* Abort after prepare takes the package back, files included. */
@@ -795,6 +848,8 @@ const struct unit_case suite_ledger[] = {
 	{ "ledger_crash: dead before prepare leaves nothing", dead_before_prepare_leaves_nothing },
 	{ "ledger_crash: dead after prepare is rolled back", dead_after_prepare_is_recovered },
 	{ "ledger_crash: recovery spares a live exporter", recovery_spares_live_exporter },
+	{ "ledger_begin: a live export's building row, keys in batches",
+	  building_row_of_a_live_export },
 	{ "ledger_abort: after prepare discards files and row", abort_after_prepare_discards },
 	{ "ledger_mail: transitions, double start refused", mail_transitions },
 	{ "ledger_mode: group/other-accessible ledger refused", group_readable_refused },
