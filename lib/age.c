@@ -289,6 +289,7 @@ struct age_enc {
 	size_t plen;
 	uint8_t *cbuf;           /* one sealed batch, if the sink lends none */
 	bool finished;
+	bool alone;              /* no helper thread: see age_enc_alone */
 };
 
 static void stream_nonce(uint8_t n[12], uint64_t counter, bool last)
@@ -334,13 +335,13 @@ static void *range_work(void *arg)
 	return NULL;
 }
 
-static void run_split(struct range_job *job)
+static void run_split(struct range_job *job, bool alone)
 {
 	pthread_t t;
 	bool helper;
 
 	atomic_init(&job->next, 0);
-	helper = job->nchunks >= AGE_PARALLEL_MIN &&
+	helper = !alone && job->nchunks >= AGE_PARALLEL_MIN &&
 		 pthread_create(&t, NULL, range_work, job) == 0;
 	range_work(job);
 	if (helper)
@@ -381,7 +382,7 @@ static int seal_batch(struct age_enc *enc, const uint8_t *p, size_t len,
 	    !(enc->cbuf = malloc(AGE_BATCH * AGE_ENC_CHUNK_SIZE)))
 		return kerr_set(e, KERR_NOMEM, "age", "out of memory");
 	job.dst = dst ? dst : enc->cbuf;
-	run_split(&job);
+	run_split(&job, enc->alone);
 	enc->counter += k;
 	return dst ? enc->out->commit(enc->out, outlen, e)
 		   : enc->out->write(enc->out, enc->cbuf, outlen, e);
@@ -458,6 +459,11 @@ static int enc_sink_write(struct ksink *s, const uint8_t *p, size_t n,
 struct ksink *age_enc_sink(struct age_enc *enc)
 {
 	return &enc->sink;
+}
+
+void age_enc_alone(struct age_enc *enc)
+{
+	enc->alone = true;
 }
 
 static int put_stanza(struct kbuf *h, const char *args, const uint8_t *body,
@@ -952,7 +958,7 @@ static int open_batch(struct age_dec *d, struct kerr *e)
 			.src = src, .dst = d->pbuf, .nchunks = k,
 			.first = d->counter, .plens = d->plens, .ok = d->ok,
 		};
-		run_split(&job);
+		run_split(&job, false);
 		for (f = 0; f < k && d->ok[f]; f++)
 			;
 		kreader_consume(d->in, f * AGE_ENC_CHUNK_SIZE);

@@ -78,6 +78,11 @@ struct age_enc;
 int age_enc_begin(struct age_enc **out_enc, const struct age_recipients *r,
 		  bool armor, struct ksink *out, struct kerr *e);
 struct ksink *age_enc_sink(struct age_enc *enc);
+/* Seal on the calling thread only.  By default a batch is shared with a
+ * helper thread, which helps when encrypting is all there is to do; a
+ * caller whose other threads already keep the cores busy gains nothing
+ * from it but the wait for the helper at the end of every batch. */
+void age_enc_alone(struct age_enc *enc);
 int age_enc_write(struct age_enc *enc, const void *p, size_t n,
 		  struct kerr *e);
 int age_enc_finish(struct age_enc *enc, struct kerr *e);

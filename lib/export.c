@@ -489,6 +489,8 @@ static int open_outputs(struct ex *x, struct kerr *e)
 	rc.n_x25519 = 1;
 	if (age_enc_begin(&x->enc, &rc, false, &x->age_out.sink.base, e))
 		return e->code;
+	/* The workers keep the cores busy: a sealing helper only waits. */
+	age_enc_alone(x->enc);
 	return pkg_writer_begin(&x->pw, &x->head, age_enc_sink(x->enc), e);
 }
 

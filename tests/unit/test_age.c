@@ -35,6 +35,9 @@ static void keys_make(struct keys *k)
 	}
 }
 
+/* Seal on one thread (age_enc_alone) in encrypt(). */
+static bool enc_alone;
+
 static int encrypt(const struct age_recipients *r, bool armor,
 		   const uint8_t *p, size_t n, struct kbuf *out)
 {
@@ -47,6 +50,8 @@ static int encrypt(const struct age_recipients *r, bool armor,
 	rc = age_enc_begin(&enc, r, armor, &sink.base, &e);
 	if (rc)
 		return rc;
+	if (enc_alone)
+		age_enc_alone(enc);
 	/* Write in uneven pieces to exercise the chunk buffering: small
 	 * ones that gather, large ones behind a partial chunk, whole
 	 * chunks, more than a batch. */
@@ -764,6 +769,14 @@ static int spec_decrypt(const uint8_t *f, size_t len, const uint8_t sk[32],
 	return 0;
 }
 
+/* Sealed on the calling thread alone: the same format, every size. */
+static void round_trip_alone(void)
+{
+	enc_alone = true;
+	round_trip_one_recipient();
+	enc_alone = false;
+}
+
 static void kluis_output_meets_spec(void)
 {
 	static const size_t ns[] = { 0, 1, 1000, CHUNK - 1, CHUNK, CHUNK + 1,
@@ -1029,6 +1042,8 @@ static void age_tool_vectors(void)
 const struct unit_case suite_age[] = {
 	{ "age: round trips, one X25519 recipient, 0..10 MiB, binary+armored",
 	  round_trip_one_recipient },
+	{ "age: round trip sealed on one thread (age_enc_alone)",
+	  round_trip_alone },
 	{ "age: round trips, three X25519 recipients, each identity",
 	  round_trip_three_recipients },
 	{ "age: round trips, passphrase (scrypt 2^10)", round_trip_passphrase },
