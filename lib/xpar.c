@@ -34,9 +34,9 @@
  * only send the block to the sequential reader, which reads it with the
  * true numbers.
  *
- * Memory: a fixed ring of 4 blocks per worker, each at most par_block
- * bytes of register plus its results.  Everything that held register
- * data is wiped before it is freed.
+ * Memory: a fixed ring of 8 blocks (2 per worker beyond 4), each at most
+ * par_block bytes of register plus its results.  Everything that held
+ * register data is wiped before it is freed.
  */
 #include "export_int.h"
 
@@ -303,9 +303,11 @@ static int par_start(struct ex *x, struct kerr *e)
 		x->par = NULL;
 		return kerr_set(e, KERR_INTERNAL, "export", "no condition");
 	}
-	/* Blocks judged ahead of the merge: with 2 per worker the workers
-	 * ran dry whenever the merge was held up downstream. */
-	pp->nb = 4 * x->par_threads;
+	/* Blocks judged ahead of the merge: with 2 per worker, 2 workers
+	 * ran dry whenever the merge was held up downstream.  At least 8,
+	 * and 2 per worker beyond that, so memory stays bounded on larger
+	 * machines. */
+	pp->nb = 2 * x->par_threads < 8 ? 8 : 2 * x->par_threads;
 	pp->b = calloc(pp->nb, sizeof *pp->b);
 	pp->th = calloc(x->par_threads, sizeof *pp->th);
 	if (!pp->b || !pp->th)
