@@ -6,7 +6,9 @@
  *   - failure adds at least one error and leaves *out NULL; success adds
  *     none (and no warning);
  *   - a compiled rule evaluates every fixed record (all empty, typical,
- *     boundary, malformed values) without fault, twice with one result;
+ *     boundary, malformed values) without fault, twice with one result,
+ *     and its flat steps (psel_eval, psel_eval_len) say what the tree
+ *     walk (psel_eval_tree) says;
  *   - psel_uses_field is false past the last field;
  *   - wrapping the rule as {"not": R} gives the negation on every record,
  *     and {"all": [R]} / {"any": [R, R]} the same result, whenever the
@@ -67,6 +69,13 @@ static const char *const records[][N_F] = {
 	{ "2015-13-01", "0000-01-01", "+7", "groepsopvang", "", "Gent",
 	  "a@b.be", "x" },
 	{ "2015-01-1", "2015-01-01x", "abc", NULL, "nee", NULL, NULL, "" },
+	/* Dates the steps' own check must judge as parse_date does. */
+	{ "2000-02-29", "1900-02-29", "0", "groepsopvang", "nee", "Gent",
+	  "x@y.org", "+32470123456" },
+	{ "2019-02-29", "2015-06-31", "-1", NULL, "ja", "", "", NULL },
+	{ "9999-12-31", "0001-01-01", "7", "gezinsopvang", NULL, "Brugge",
+	  NULL, "" },
+	{ "2020-0:-01", "2020-01-3/", "", "", "", "", "", "" },
 };
 #define N_REC (sizeof records / sizeof *records)
 
@@ -137,8 +146,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	for (size_t r = 0; r < N_REC; r++) {
+		size_t lens[N_F];
+
+		for (size_t i = 0; i < N_F; i++)
+			lens[i] = records[r][i] ? strlen(records[r][i]) : 0;
 		res[r] = psel_eval(s, records[r]);
-		if (psel_eval(s, records[r]) != res[r])
+		if (psel_eval(s, records[r]) != res[r] ||
+		    psel_eval_len(s, records[r], lens) != res[r] ||
+		    psel_eval_tree(s, records[r], lens) != res[r] ||
+		    psel_eval_tree(s, records[r], NULL) != res[r])
 			abort();
 	}
 	if (psel_uses_field(s, N_F) || psel_uses_field(s, SIZE_MAX))

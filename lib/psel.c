@@ -11,6 +11,15 @@
  * copies of every string it needs, so neither the JSON nor the field array
  * has to outlive it.
  *
+ * Records meet the rule in a flat form built from the tree once compiled
+ * (struct step): the value-reading nodes in order, each with its jumps on
+ * false and on true, all/any/not only in those jumps, so evaluation
+ * short-circuits as the tree would, with one loop and no recursion.  The
+ * commonest steps have their own quick test: a date range by the year's
+ * four digits before the whole date, is_empty/is_set without converting
+ * the value; every other node is evaluated as the tree does.  The tree's
+ * own evaluator stays as the reference (psel_eval_tree).
+ *
  * Invariants of a compiled rule: nesting depth <= PSEL_MAX_DEPTH and at most
  * PSEL_MAX_NODES rule objects plus `in` values, so the recursion and the
  * work per record are bounded whatever the file holds; every node's field
@@ -114,9 +123,43 @@ struct pnode {
 	size_t n;              /* kids (all, any, not) or operands */
 	struct pnode **kids;
 	struct operand *vals;  /* eq..ge: 1; in: n; range: lo, hi */
-	long long ylo, yhi;    /* range: the years of lo and hi */
-	uint32_t ylo4, yhi4;   /* the same as four ASCII digits, big-endian
-				* (so that they order as the years do) */
+	size_t leaves;         /* value-reading nodes in this subtree */
+};
+
+/*
+ * The flat form: one step per value-reading node of the tree, in the
+ * tree's order, each with where to go on false and on true.  all, any
+ * and not leave no step of their own: they are only in the jumps (not
+ * swaps a kid's two targets; a kid of all goes on to its next sibling
+ * when true, a kid of any when false), so evaluation is a loop over
+ * steps without recursion or a call per node.  Every jump goes forward,
+ * so the loop ends, at a jump to a result.
+ */
+enum step_kind {
+	ST_YEARS,      /* date in lo..hi, lo a 1 January, hi a 31 December:
+			* the year decides, the rest must only be a date */
+	ST_DATES,      /* date in lo..hi */
+	ST_EMPTY_DATE, /* date field empty or not a date */
+	ST_EMPTY_STR,  /* text, email, phone or enum field empty */
+	ST_NODE,       /* anything else: eval_value on the node */
+};
+
+struct step {
+	enum step_kind kind;
+	size_t field;
+	/* The next step on false, on true: its address, or a result, 0 or
+	 * 1 (no step's address), which ends evaluation. */
+	uintptr_t go[2];
+	union {
+		struct { /* ranges: lo and hi (bound_words) */
+			uint32_t ylo, yspan; /* yspan: hi's year word - ylo */
+			uint64_t tlo, thi;
+		};
+		struct { /* ST_NODE */
+			const struct pnode *node;
+			const struct psel *sel;
+		};
+	};
 };
 
 /* What evaluation needs to know about a field the rule reads. */
@@ -130,6 +173,7 @@ struct psel {
 	struct pnode *root;
 	struct pslot *slots; /* n_fields */
 	size_t n_fields;
+	struct step *steps;  /* root->leaves */
 };
 
 /* ---- values -------------------------------------------------------- */
@@ -164,11 +208,10 @@ static unsigned digit_of(char ch)
 	return (unsigned)((unsigned char)ch - '0');
 }
 
-/* Exactly YYYY-MM-DD, a real Gregorian date, as YYYYMMDD.  Runs for the
- * date of every record that year_between looks at: straight-line digit
- * checks, no loop. */
-static inline __attribute__((always_inline)) bool
-parse_date(const char *s, size_t len, long long *ymd)
+/* Exactly YYYY-MM-DD, a real Gregorian date, as YYYYMMDD: for the rule's
+ * own dates and the tree's evaluation, and written plainly, as the
+ * reference that iso_date (the steps' quick check) is tested against. */
+static bool parse_date(const char *s, size_t len, long long *ymd)
 {
 	static const unsigned char mdays[12] = { 31, 28, 31, 30, 31, 30,
 						 31, 31, 30, 31, 30, 31 };
@@ -229,16 +272,78 @@ static bool parse_int(const char *s, long long *out)
 	return true;
 }
 
-/* Year y as the big-endian word of its four ASCII digits, clamped to
- * 0000..9999 (the years four digits can spell, which is all date_range
- * compares it with). */
-static uint32_t year4(long long y)
+/* The four bytes at p as a big-endian word: for ASCII digits, a word that
+ * orders as the number they spell. */
+static inline uint32_t load_be32(const char *p)
 {
-	uint32_t v = y < 0 ? 0 : y > 9999 ? 9999 : (uint32_t)y;
+	uint32_t w;
 
-	return (uint32_t)('0' + v / 1000) << 24 |
-	       (uint32_t)('0' + v / 100 % 10) << 16 |
-	       (uint32_t)('0' + v / 10 % 10) << 8 | (uint32_t)('0' + v % 10);
+	memcpy(&w, p, sizeof w);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w = __builtin_bswap32(w);
+#endif
+	return w;
+}
+
+/* The two bytes at p as a big-endian word. */
+static inline uint16_t load_be16(const char *p)
+{
+	uint16_t w;
+
+	memcpy(&w, p, sizeof w);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w = __builtin_bswap16(w);
+#endif
+	return w;
+}
+
+/* The eight bytes at p as a big-endian word. */
+static inline uint64_t load_be64(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof w);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+/* The eight bytes at p, p[0] in the low byte. */
+static inline uint64_t load_le64(const char *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, sizeof w);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+/*
+ * A range's bound, a date as YYYYMMDD, in the form the steps compare a
+ * record's date with: the big-endian words of its ISO form's bytes 0..3
+ * (the year) and 2..9 ("YY-MM-DD").  For strings of digits and dashes in
+ * their places these order as the dates do, so a date is at least the
+ * bound when its year word is greater, or equal and its "YY-MM-DD" word
+ * at least the bound's.  Compiling took only dates of years 1..9999.
+ */
+static void bound_words(long long ymd, uint32_t *year, uint64_t *tail)
+{
+	char iso[10];
+	long long v = ymd;
+
+	for (int i = 9; i >= 0; i--) {
+		if (i == 4 || i == 7) {
+			iso[i] = '-';
+			continue;
+		}
+		iso[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	*year = load_be32(iso);
+	*tail = load_be64(iso + 2);
 }
 
 /* ---- compiling ----------------------------------------------------- */
@@ -762,10 +867,6 @@ static struct pnode *compile_range(struct cc *c, const struct opdef *def,
 		return NULL;
 	n->vals[0].num = lo;
 	n->vals[1].num = hi;
-	n->ylo = lo / 10000;
-	n->yhi = hi / 10000;
-	n->ylo4 = year4(n->ylo);
-	n->yhi4 = year4(n->yhi);
 	return n;
 }
 
@@ -965,11 +1066,106 @@ static struct pnode *rule(struct cc *c, const json_t *j, unsigned depth)
 	return node;
 }
 
+/* ---- flattening ---------------------------------------------------- */
+
+/* Set each node's count of value-reading nodes under it (a compiled tree:
+ * every kid is there). */
+static size_t count_leaves(struct pnode *n)
+{
+	if (n->op != OP_ALL && n->op != OP_ANY && n->op != OP_NOT)
+		return n->leaves = 1;
+	n->leaves = 0;
+	for (size_t i = 0; i < n->n; i++)
+		n->leaves += count_leaves(n->kids[i]);
+	return n->leaves;
+}
+
+struct flat {
+	struct step *steps;
+	size_t n;
+	const struct psel *sel;
+};
+
+/* Where the jump to target (a step's index, or GO_FALSE, GO_TRUE) goes. */
+#define GO_FALSE SIZE_MAX
+#define GO_TRUE (SIZE_MAX - 1)
+
+static uintptr_t go_to(const struct flat *f, size_t target)
+{
+	if (target == GO_FALSE || target == GO_TRUE)
+		return target == GO_TRUE;
+	return (uintptr_t)(f->steps + target);
+}
+
+/* A value-reading node as the next step. */
+static void flat_step(struct flat *f, const struct pnode *n, size_t on_false,
+		      size_t on_true)
+{
+	struct step *st = &f->steps[f->n++];
+	enum pfield_type t = f->sel->slots[n->field].type;
+	bool swap = false;
+
+	st->field = n->field;
+	if ((n->op == OP_EMPTY || n->op == OP_SET) && t == PF_DATE) {
+		st->kind = ST_EMPTY_DATE;
+		swap = n->op == OP_SET;
+	} else if ((n->op == OP_EMPTY || n->op == OP_SET) && !numeric(t)) {
+		/* Any other value of these types is one. */
+		st->kind = ST_EMPTY_STR;
+		swap = n->op == OP_SET;
+	} else if (n->op == OP_RANGE && t == PF_DATE) {
+		long long lo = n->vals[0].num, hi = n->vals[1].num;
+		uint32_t yhi;
+
+		bound_words(lo, &st->ylo, &st->tlo);
+		bound_words(hi, &yhi, &st->thi);
+		st->yspan = yhi - st->ylo;
+		/* Whole years (year_between, or date_between written so). */
+		st->kind = lo % 10000 == 101 && hi % 10000 == 1231 ? ST_YEARS
+								   : ST_DATES;
+	} else {
+		st->kind = ST_NODE;
+		st->node = n;
+		st->sel = f->sel;
+	}
+	st->go[0] = go_to(f, swap ? on_true : on_false);
+	st->go[1] = go_to(f, swap ? on_false : on_true);
+}
+
+/* The steps of n, going to on_false or on_true (step indices or GO_*)
+ * with n's result. */
+static void flatten(struct flat *f, const struct pnode *n, size_t on_false,
+		    size_t on_true)
+{
+	switch (n->op) {
+	case OP_NOT:
+		flatten(f, n->kids[0], on_true, on_false);
+		return;
+	case OP_ALL:
+	case OP_ANY:
+		for (size_t i = 0; i + 1 < n->n; i++) {
+			/* The next sibling's first step. */
+			size_t next = f->n + n->kids[i]->leaves;
+
+			if (n->op == OP_ALL)
+				flatten(f, n->kids[i], on_false, next);
+			else
+				flatten(f, n->kids[i], next, on_true);
+		}
+		flatten(f, n->kids[n->n - 1], on_false, on_true);
+		return;
+	default:
+		flat_step(f, n, on_false, on_true);
+		return;
+	}
+}
+
 void psel_free(struct psel *s)
 {
 	if (!s)
 		return;
 	free_node(s->root);
+	free(s->steps);
 	if (s->slots)
 		for (size_t i = 0; i < s->n_fields; i++) {
 			free(s->slots[i].true_value);
@@ -1015,6 +1211,13 @@ int psel_compile(json_t *rule_json, const struct pfield *fields,
 		psel_free(s);
 		return -1;
 	}
+	s->steps = calloc(count_leaves(s->root), sizeof *s->steps);
+	if (!s->steps) {
+		err(&c, "out of memory");
+		psel_free(s);
+		return -1;
+	}
+	flatten(&(struct flat){ s->steps, 0, s }, s->root, GO_FALSE, GO_TRUE);
 	*out = s;
 	return 0;
 }
@@ -1069,42 +1272,9 @@ static int cmp(const struct pslot *sl, const struct rval *a,
 	return strcmp(a->str, b->str);
 }
 
-/*
- * A range on a date field: most dates are out of the range by their year
- * alone, which four digits tell without the rest of parse_date (a value
- * that is no date at all is false either way, as empty).  The year of any
- * date in [lo, hi] is in [lo / 10000, hi / 10000].
- */
-static bool date_range(const struct pnode *n, const char *const *values,
-		       const size_t *lens)
-{
-	const char *str = values ? values[n->field] : NULL;
-	uint32_t w;
-	long long ymd;
-	size_t len;
-
-	if (!str || !*str)
-		return false;
-	len = len_of(str, lens, n->field);
-	if (len != 10)
-		return false;
-	/* The four year digits at once: each byte 0x30..0x39, then the
-	 * year as a big-endian word, which orders as the number does. */
-	memcpy(&w, str, 4);
-	if ((w & 0xF0F0F0F0u) != 0x30303030u ||
-	    ((w + 0x06060606u) & 0xF0F0F0F0u) != 0x30303030u)
-		return false;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-	w = __builtin_bswap32(w);
-#endif
-	if (w < n->ylo4 || w > n->yhi4)
-		return false;
-	return parse_date(str, len, &ymd) && n->vals[0].num <= ymd &&
-	       ymd <= n->vals[1].num;
-}
-
-/* A node that reads a value (not all, any or not).  Out of line: eval,
- * which recurses, stays small, with few registers to save per call. */
+/* A node that reads a value (not all, any or not): the reference for
+ * every operator, and the flat form's step for those it has no quicker
+ * way to decide.  Out of line, so that the step loop stays small. */
 static __attribute__((noinline)) bool
 eval_value(const struct psel *s, const struct pnode *n,
 	   const char *const *values, const size_t *lens)
@@ -1144,57 +1314,186 @@ eval_value(const struct psel *s, const struct pnode *n,
 	}
 }
 
-static bool eval(const struct psel *s, const struct pnode *n,
-		 const char *const *values, const size_t *lens);
-
-/* A kid of all or any: a date range (the usual rule) decided in the
- * loop, without a call that saves and restores the loop's registers. */
-static inline __attribute__((always_inline)) bool
-eval_kid(const struct psel *s, const struct pnode *k,
-	 const char *const *values, const size_t *lens)
-{
-	if (k->op == OP_RANGE && s->slots[k->field].type == PF_DATE)
-		return date_range(k, values, lens);
-	/* is_empty of an empty value, without value_of */
-	if (k->op == OP_EMPTY && values &&
-	    (!values[k->field] || !*values[k->field]))
-		return true;
-	return eval(s, k, values, lens);
-}
-
+/* The tree, node by node: the reference the steps are held to. */
 static bool eval(const struct psel *s, const struct pnode *n,
 		 const char *const *values, const size_t *lens)
 {
 	switch (n->op) {
 	case OP_ALL:
 		for (size_t i = 0; i < n->n; i++)
-			if (!eval_kid(s, n->kids[i], values, lens))
+			if (!eval(s, n->kids[i], values, lens))
 				return false;
 		return true;
 	case OP_ANY:
 		for (size_t i = 0; i < n->n; i++)
-			if (eval_kid(s, n->kids[i], values, lens))
+			if (eval(s, n->kids[i], values, lens))
 				return true;
 		return false;
 	case OP_NOT:
 		return !eval(s, n->kids[0], values, lens);
-	case OP_RANGE:
-		if (s->slots[n->field].type == PF_DATE)
-			return date_range(n, values, lens);
-		break;
 	default:
-		break;
+		return eval_value(s, n, values, lens);
 	}
-	return eval_value(s, n, values, lens);
+}
+
+/* For month m, 1 + the last day of the month less "01", both as big-endian
+ * two-digit words; 0 for no month.  February's 29th is iso_date's
+ * exception. */
+#define DAYS(n) \
+	(uint16_t)((('0' + (n) / 10) << 8 | ('0' + (n) % 10)) - 0x3031 + 1)
+static const uint16_t day_limit[100] = {
+	[1] = DAYS(31),  [2] = DAYS(28),  [3] = DAYS(31), [4] = DAYS(30),
+	[5] = DAYS(31),  [6] = DAYS(30),  [7] = DAYS(31), [8] = DAYS(31),
+	[9] = DAYS(30),  [10] = DAYS(31), [11] = DAYS(30), [12] = DAYS(31),
+};
+#undef DAYS
+
+/* The number the n ASCII digits at s spell. */
+static inline unsigned digits_value(const char *s, int n)
+{
+	unsigned v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v * 10 + (unsigned)((unsigned char)s[i] - '0');
+	return v;
+}
+
+/*
+ * Whether the ten bytes at s are YYYY-MM-DD, a real Gregorian date, as
+ * parse_date decides; that stays the reference, and the unit tests hold
+ * the two to each other.  This one costs a fraction of it, for the date of
+ * every record a range or is_empty looks at:
+ *   - the first eight bytes at once: XOR turns the digits into bytes 0..9
+ *     and the dashes into 0, and adding 0x76 to a digit's byte (0x7F to a
+ *     dash's) reaches the byte's high bit exactly when it is too large (a
+ *     carry out of a byte only comes from one whose own high bit is set,
+ *     so refused anyway);
+ *   - the day as a big-endian two-byte word, which for digits orders as
+ *     the number, against the month's last day: that bounds the tens too,
+ *     so only the last digit needs its own check.
+ * Year 0000 passes unless no_year0 (a range cannot reach it).
+ */
+static inline __attribute__((always_inline)) bool
+iso_date(const char *s, bool no_year0)
+{
+	uint64_t x = load_le64(s) ^ 0x2D30302D30303030u;
+	unsigned dd = load_be16(s + 8), m;
+
+	if (((x | (x + 0x7F76767F76767676u)) & 0x8080808080808080u) != 0 ||
+	    (dd & 0xFF) - '0' > 9)
+		return false;
+	m = digits_value(s + 5, 2);
+	dd -= 0x3031u;
+	if (no_year0 && (uint32_t)x == 0)
+		return false;
+	if (dd < day_limit[m])
+		return true;
+	if (m == 2 && dd == 0x3239u - 0x3031u) { /* 29 February */
+		unsigned y = digits_value(s, 4);
+
+		return y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+	}
+	return false;
+}
+
+/*
+ * A step of the kinds with a quick test: its result, or -1 for the others
+ * (and for ST_DATES unless dates: run leaves them to run_from, where they
+ * cost no registers saved in the loop of the usual rule).  A range reads
+ * the date's year digits first: most dates are out of the range by their
+ * year alone (a value that is no date is false either way, as empty, so
+ * bytes that are no digits may pass this test: iso_date refuses them).
+ */
+static inline __attribute__((always_inline)) int
+quick(const struct step *st, const char *const *values, const size_t *lens,
+      bool dates)
+{
+	const char *str = values[st->field];
+	uint32_t y;
+
+	/* Ranges first: the usual rule has most of its steps there. */
+	if (st->kind == ST_YEARS || (dates && st->kind == ST_DATES)) {
+		if (!str || len_of(str, lens, st->field) != 10)
+			return 0;
+		/* Unsigned: below ylo wraps past the span too. */
+		y = load_be32(str) - st->ylo;
+		if (y > st->yspan || !iso_date(str, false))
+			return 0;
+		/* Whole years need no more, nor a year strictly inside. */
+		if (st->kind == ST_YEARS)
+			return 1;
+		return (y != 0 || load_be64(str + 2) >= st->tlo) &&
+		       (y != st->yspan || load_be64(str + 2) <= st->thi);
+	}
+	if (st->kind == ST_EMPTY_DATE)
+		return !str || len_of(str, lens, st->field) != 10 ||
+		       !iso_date(str, true);
+	if (st->kind == ST_EMPTY_STR)
+		return !str || !*str;
+	return -1;
+}
+
+/* The steps from st on, any kind. */
+static __attribute__((noinline)) bool run_from(const struct step *st,
+					       const char *const *values,
+					       const size_t *lens)
+{
+	for (;;) {
+		int r = quick(st, values, lens, true);
+		uintptr_t go;
+
+		if (r < 0)
+			r = eval_value(st->sel, st->node, values, lens);
+		go = st->go[r];
+		if (go <= 1)
+			return go;
+		st = (const struct step *)go;
+	}
+}
+
+/* The steps from the first until a jump ends them, as long as they are
+ * quick ones; at another, run_from takes over.  So this loop calls
+ * nothing but that, as its last act, and needs no registers saved. */
+static inline __attribute__((always_inline)) bool
+run(const struct psel *s, const char *const *values, const size_t *lens)
+{
+	const struct step *st = s->steps;
+
+	for (;;) {
+		int r = quick(st, values, lens, false);
+		uintptr_t go;
+
+		if (r < 0)
+			return run_from(st, values, lens);
+		go = st->go[r];
+		if (go <= 1)
+			return go;
+		st = (const struct step *)go;
+	}
 }
 
 bool psel_eval(const struct psel *s, const char *const *values)
 {
-	return eval(s, s->root, values, NULL);
+	/* No values at all: every one empty, which the tree reads. */
+	if (!values)
+		return eval(s, s->root, NULL, NULL);
+	return run(s, values, NULL);
 }
 
 bool psel_eval_len(const struct psel *s, const char *const *values,
 		   const size_t *lens)
+{
+	if (!values)
+		return eval(s, s->root, NULL, NULL);
+	/* psel_eval measures: this loop need not ask on every step whether
+	 * there are lengths, nor save registers for strlen. */
+	if (!lens)
+		return psel_eval(s, values);
+	return run(s, values, lens);
+}
+
+bool psel_eval_tree(const struct psel *s, const char *const *values,
+		    const size_t *lens)
 {
 	return eval(s, s->root, values, lens);
 }

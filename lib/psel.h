@@ -35,6 +35,12 @@ bool psel_eval(const struct psel *s, const char *const *values);
 bool psel_eval_len(const struct psel *s, const char *const *values,
 		   const size_t *lens);
 
+/* The same, by walking the rule's tree node by node: slower, and written
+ * for plainness, so that tests can hold psel_eval and psel_eval_len to it.
+ * lens may be NULL. */
+bool psel_eval_tree(const struct psel *s, const char *const *values,
+		    const size_t *lens);
+
 /* Whether the rule reads field index i (so export must find its column). */
 bool psel_uses_field(const struct psel *s, size_t i);
 

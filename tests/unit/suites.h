@@ -19,6 +19,7 @@ extern const struct unit_case suite_kfile[];
 extern const struct unit_case suite_ktime[];
 extern const struct unit_case suite_keygen[];
 extern const struct unit_case suite_psel[];
+extern const struct unit_case suite_psel_flat[];
 extern const struct unit_case suite_norm[];
 extern const struct unit_case suite_norm_fast[];
 extern const struct unit_case suite_pfield[];
@@ -38,7 +39,7 @@ extern const struct unit_case suite_audit[];
 	suite_kbuf, suite_bech32, suite_hkdf, suite_b64, suite_armor,    \
 		suite_age, suite_age_header, suite_age_damage, suite_minisign, \
 		suite_pubfile, suite_kfile, suite_ktime, suite_keygen, suite_kpump, \
-		suite_psel,         \
+		suite_psel, suite_psel_flat, \
 		suite_norm, suite_norm_fast, suite_pfield, suite_pcache, \
 		suite_prender, suite_ledger, suite_mime, suite_csv, suite_pkg, \
 		suite_pkgread, suite_pcode, suite_linkmap, suite_vault, \

@@ -128,11 +128,12 @@ static bool only_error(const char *text, const char *path, const char *frag)
 	return ok;
 }
 
-/* Records on which psel_eval_len (with each value's length) said
- * otherwise than psel_eval; checked by the last test. */
+/* Records on which psel_eval_len (with each value's length) or the tree
+ * walk psel_eval_tree said otherwise than psel_eval; checked by the last
+ * test. */
 static unsigned len_disagreements;
 
-/* psel_eval of rec, checked against psel_eval_len. */
+/* psel_eval of rec, checked against psel_eval_len and psel_eval_tree. */
 static bool eval_both(const struct psel *s, const char *const *rec)
 {
 	size_t lens[N_F];
@@ -142,6 +143,11 @@ static bool eval_both(const struct psel *s, const char *const *rec)
 		lens[i] = rec[i] ? strlen(rec[i]) : 0;
 	if (psel_eval_len(s, rec, lens) != r) {
 		printf("# psel_eval_len disagrees\n");
+		len_disagreements++;
+	}
+	if (psel_eval_tree(s, rec, lens) != r ||
+	    psel_eval_tree(s, rec, NULL) != r) {
+		printf("# psel_eval_tree disagrees\n");
 		len_disagreements++;
 	}
 	return r;
@@ -1063,7 +1069,8 @@ const struct unit_case suite_psel[] = {
 	  earlier_errors_do_not_count },
 	{ "psel path prefix", path_prefix },
 	{ "psel no rule, long names, long paths", odd_inputs },
-	{ "psel_eval_len agreed with psel_eval on every record above",
+	{ "psel_eval_len and psel_eval_tree agreed with psel_eval on every "
+	  "record above",
 	  len_agrees },
 	{ NULL, NULL },
 };
