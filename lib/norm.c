@@ -61,8 +61,8 @@
 #define EMAIL_LOCAL_MAX 64
 #define EMAIL_LABEL_MAX 63
 
-#define DATE_YEAR_MIN 1800
-#define DATE_YEAR_MAX 2200
+#define DATE_YEAR_MIN NORM_DATE_YEAR_MIN
+#define DATE_YEAR_MAX NORM_DATE_YEAR_MAX
 
 /* Match keys converge after one extra pass in practice (see match_key_map);
  * the bound only guards against a Unicode table that never settles. */
@@ -581,19 +581,6 @@ static size_t read_num(const uint8_t *p, size_t *i, size_t e, unsigned *v)
 	return n;
 }
 
-static bool leap(unsigned y)
-{
-	return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-static unsigned days_in(unsigned y, unsigned m)
-{
-	static const unsigned char dim[12] = { 31, 28, 31, 30, 31, 30,
-					       31, 31, 30, 31, 30, 31 };
-
-	return m == 2 && leap(y) ? 29 : dim[m - 1];
-}
-
 /* A time after the date: white space, then H:MM or H:MM:SS (H one or two
  * digits); only midnight is accepted, since a date field has no time. */
 static int date_time(const uint8_t *p, size_t i, size_t e, const char **why)
@@ -667,69 +654,6 @@ static inline bool year4(const uint8_t *q, unsigned *y)
 	return true;
 }
 
-static inline uint64_t load64_le(const uint8_t *q);
-
-/*
- * date_fast for the two writings of ten bytes, DD/MM/YYYY (one of "/-."
- * twice) and YYYY-MM-DD, a word at a time: NORM_OK with out set, or -1
- * for date_fast's byte-wise reading (which then also refuses it: it
- * reads these shapes alike).  The digits are checked together: byte i
- * of t is q[i] - '0' (XOR, since '0' is 0x30), a digit when it is below
- * 10, that is, when neither it nor it plus 6 has a bit in 0xf0.  The
- * separators and the digits of the other shape are off the mask; they
- * add no carry (0x1d..0x1f plus 6), and a byte that would is refused
- * anyway.  With the separators masked off, byte i of 10 * t + (t >> 8)
- * is the two-digit number at q[i] (at most 99: no byte carries into the
- * next).
- */
-#define PAIRS(t) ((t) * 10 + ((t) >> 8))
-static inline __attribute__((always_inline)) int
-date10(const uint8_t *q, char out[NORM_DATE_LEN + 1])
-{
-	const uint64_t t = load64_le(q) ^ 0x3030303030303030u;
-	const uint64_t big = (t | (t + 0x0606060606060606u)) &
-			     0xf0f0f0f0f0f0f0f0u;
-	const unsigned c8 = digit(q[8]), c9 = digit(q[9]);
-	uint64_t pairs;
-	unsigned y, m, d;
-
-	if (c8 > 9 || c9 > 9)
-		return -1;
-	if (q[4] == '-' && q[7] == '-') {
-		/* YYYY-MM-DD: digits at 0-3, 5, 6 */
-		if (big & 0x00ffff00ffffffffu)
-			return -1;
-		pairs = PAIRS(t & 0x00ffff00ffffffffu);
-		y = (unsigned)(pairs & 0xff) * 100 +
-		    (unsigned)(pairs >> 16 & 0xff);
-		m = (unsigned)(pairs >> 40 & 0xff);
-		d = c8 * 10 + c9;
-	} else {
-		/* DD/MM/YYYY: digits at 0, 1, 3, 4, 6, 7 */
-		if ((q[2] != '/' && q[2] != '-' && q[2] != '.') ||
-		    q[5] != q[2] || (big & 0xffff00ffff00ffffu))
-			return -1;
-		pairs = PAIRS(t & 0xffff00ffff00ffffu);
-		d = (unsigned)(pairs & 0xff);
-		m = (unsigned)(pairs >> 24 & 0xff);
-		y = (unsigned)(pairs >> 48 & 0xff) * 100 + c8 * 10 + c9;
-	}
-	if (y - DATE_YEAR_MIN > DATE_YEAR_MAX - DATE_YEAR_MIN || m - 1 > 11 ||
-	    d - 1 >= days_in(y, m))
-		return -1;
-	if (q[4] == '-') {
-		memcpy(out, q, NORM_DATE_LEN);
-	} else {
-		memcpy(out, q + 6, 4);
-		out[4] = '-';
-		memcpy(out + 5, q + 3, 2);
-		out[7] = '-';
-		memcpy(out + 8, q, 2);
-	}
-	out[10] = '\0';
-	return NORM_OK;
-}
-#undef PAIRS
 
 /*
  * norm_date for the writings of nearly every cell: YYYY-MM-DD, and
@@ -767,7 +691,7 @@ static int date_fast(const uint8_t *p, size_t len, char out[NORM_DATE_LEN + 1])
 	else if (n >= 8 + 6 && memcmp(q + n - 6, " 00:00", 6) == 0)
 		n -= 6;
 	if (n == NORM_DATE_LEN)
-		return date10(q, out);
+		return norm_date10(q, out);
 	if (n < 8 || n > NORM_DATE_LEN)
 		return -1;
 	/* D/M/YYYY of 8 or 9 bytes; n >= 8 keeps each q[i] read here in
@@ -781,7 +705,7 @@ static int date_fast(const uint8_t *p, size_t len, char out[NORM_DATE_LEN + 1])
 	    !year4(q + i, &y))
 		return -1;
 	if (y < DATE_YEAR_MIN || y > DATE_YEAR_MAX || m < 1 || m > 12 ||
-	    d < 1 || d > days_in(y, m))
+	    d < 1 || d > norm_days_in(y, m))
 		return -1;
 	/* The year's four digits as written, day and month as two. */
 	memcpy(out, q + i, 4);
@@ -837,7 +761,7 @@ static NOINLINE int date_general(const uint8_t *p, size_t len,
 		return rc;
 	if (y < DATE_YEAR_MIN || y > DATE_YEAR_MAX)
 		return invalid(why, "year outside 1800..2200");
-	if (m < 1 || m > 12 || d < 1 || d > days_in(y, m))
+	if (m < 1 || m > 12 || d < 1 || d > norm_days_in(y, m))
 		return invalid(why, "no such day");
 	out[0] = (char)('0' + y / 1000);
 	out[1] = (char)('0' + y / 100 % 10);
@@ -872,7 +796,7 @@ int norm_date(const char *in, size_t len, char out[NORM_DATE_LEN + 1],
 	const uint8_t *p = (const uint8_t *)in;
 
 	/* Most cells are the ten bytes of the date and nothing else. */
-	if (len == NORM_DATE_LEN && date10(p, out) == NORM_OK) {
+	if (len == NORM_DATE_LEN && norm_date10(p, out) == NORM_OK) {
 		no_reason(why);
 		return NORM_OK;
 	}
@@ -1074,26 +998,30 @@ load_8_16(const uint8_t *q, size_t n)
 }
 
 /*
- * phone_fast's loop for q[0..n), 8 <= n <= PHONE_DIGITS_MAX, as lane
- * masks: every byte a digit or one of " ./-" (else -1, as the loop
- * says), and the digits gathered into d by PEXT, eight bytes at a time:
- * the same digits in the same order, their count returned.  The stores
- * of eight bytes stay in d (n <= 24: the third word starts at most 16
- * digits in).
+ * The lanes of q[0..n), 8 <= n <= PHONE_DIGITS_MAX, for the AVX2 phone
+ * paths: false unless every byte is a digit or one of " ./-" (phone()'s
+ * separators), or one of the two parenthesis writings below.  *x holds
+ * the bytes (zeros above n), *dig a bit for each lane (from the lowest)
+ * of a digit that phone() collects.
  *
- * After a '+' (plus) it also takes the one parenthesis writing phone()
- * handles most often, "+32 (0)...": one "(0)" after exactly the digits
- * "32".  phone() drops that 0 and says so (*dropped0); here its lane is
- * taken out of the digits.  Any other parenthesis is left to phone().
+ * The parentheses, one '(' and one ')' after it:
+ *   - after a '+' (plus), "(0)" after exactly the digits "32": the
+ *     "+32 (0)..." of Belgian numbers written internationally.  phone()
+ *     drops that 0 and says so (*dropped0); here its lane is taken out
+ *     of the digits;
+ *   - without a '+', a '(' before any digit, digits before the ')':
+ *     the "(02) ..." of a national area code.  phone() drops nothing
+ *     there (no country code before it), so they only separate.
+ * Any other parenthesis is left to phone().
  */
-__attribute__((target("avx2,bmi2,popcnt"))) static int
-phone_digits_avx2(const uint8_t *q, size_t n, bool plus, char *d,
-		  bool *dropped0)
+__attribute__((target("avx2,bmi2,popcnt"))) static inline
+__attribute__((always_inline)) bool
+phone_lanes(const uint8_t *q, size_t n, bool plus, __m256i *xp, uint32_t *dp,
+	    bool *dropped0)
 {
 	KV_BASE();
 	__m256i x, dig, par;
-	uint64_t w, m, all = ((uint64_t)1 << n) - 1, open, close;
-	size_t nd;
+	uint64_t all = ((uint64_t)1 << n) - 1, open, close, digs;
 
 	if (n <= 16)
 		x = _mm256_set_m128i(_mm_setzero_si128(), load_8_16(q, n));
@@ -1107,44 +1035,163 @@ phone_digits_avx2(const uint8_t *q, size_t n, bool plus, char *d,
 		     _mm256_cmpeq_epi8(_mm256_shuffle_epi8(KV(K_PSEP), x),
 				       x))) &
 	     all) != all)
-		return -1;
+		return false;
 	*dropped0 = false;
 	if ((open = LANE_BITS(_mm256_cmpeq_epi8(x, KV(K_OPEN))))) {
-		/* "(0)" at open: one '(', the ')' two lanes on, a '0'
-		 * between, after two digits (checked as "32" below) */
 		close = LANE_BITS(par) & ~open;
-		if (!plus || (open & (open - 1)) || close != open << 2 ||
-		    q[__builtin_ctzll(open) + 1] != '0' ||
-		    __builtin_popcountll(LANE_BITS(dig) & (open - 1)) != 2)
-			return -1;
-		dig = _mm256_andnot_si256(
-			_mm256_cmpeq_epi8(
-				KV(K_IOTA),
-				_mm256_set1_epi8(
-					(char)(__builtin_ctzll(open) + 1))),
-			dig);
-		*dropped0 = true;
+		digs = LANE_BITS(dig);
+		/* one of each, the ')' after the '(' */
+		if ((open & (open - 1)) || (close & (close - 1)) ||
+		    close < open)
+			return false;
+		if (!plus) {
+			/* "(0x)": no digit before, one or more inside */
+			if ((digs & (open - 1)) || !(digs & (close - open)))
+				return false;
+		} else {
+			/* "32(0)": the ')' two lanes on, a '0' between */
+			if (close != open << 2 ||
+			    q[__builtin_ctzll(open) + 1] != '0' ||
+			    __builtin_popcountll(digs & (open - 1)) != 2 ||
+			    q[__builtin_ctzll(digs)] != '3' ||
+			    q[__builtin_ctzll(digs & (digs - 1))] != '2')
+				return false;
+			digs &= ~(open << 1);
+			*dropped0 = true;
+		}
 	} else if (LANE_BITS(par)) {
-		return -1;
+		return false;
+	} else {
+		digs = LANE_BITS(dig);
 	}
-	w = (uint64_t)_mm256_extract_epi64(x, 0);
-	m = (uint64_t)_mm256_extract_epi64(dig, 0);
-	w = _pext_u64(w, m);
+	*xp = x;
+	*dp = (uint32_t)digs;
+	return true;
+}
+
+/* The byte mask of the lanes b (8 bits): 0xff in each lane of a digit,
+ * as PEXT wants it. */
+__attribute__((target("bmi2"))) static inline
+__attribute__((always_inline)) uint64_t
+byte_mask(uint32_t b)
+{
+	return _pdep_u64(b & 0xff, 0x0101010101010101u) * 0xff;
+}
+
+/*
+ * phone_fast's loop for q[0..n), 8 <= n <= PHONE_DIGITS_MAX, as lane
+ * masks (phone_lanes, else -1, as the loop says), the digits gathered
+ * into d by PEXT, eight bytes at a time: the same digits in the same
+ * order, their count returned.  The stores of eight bytes stay in d
+ * (n <= 24: the third word starts at most 16 digits in).
+ */
+__attribute__((target("avx2,bmi2,popcnt"))) static int
+phone_digits_avx2(const uint8_t *q, size_t n, bool plus, char *d,
+		  bool *dropped0)
+{
+	__m256i x;
+	uint32_t dig;
+	uint64_t w;
+	size_t nd;
+
+	if (!phone_lanes(q, n, plus, &x, &dig, dropped0))
+		return -1;
+	w = _pext_u64((uint64_t)_mm256_extract_epi64(x, 0), byte_mask(dig));
 	memcpy(d, &w, 8);
-	nd = (size_t)__builtin_popcountll(m) >> 3;
+	nd = (size_t)__builtin_popcount(dig & 0xff);
 	w = _pext_u64((uint64_t)_mm256_extract_epi64(x, 1),
-		      m = (uint64_t)_mm256_extract_epi64(dig, 1));
+		      byte_mask(dig >> 8));
 	memcpy(d + nd, &w, 8);
-	nd += (size_t)__builtin_popcountll(m) >> 3;
+	nd += (size_t)__builtin_popcount(dig >> 8 & 0xff);
 	if (n > 16) {
 		w = _pext_u64((uint64_t)_mm256_extract_epi64(x, 2),
-			      m = (uint64_t)_mm256_extract_epi64(dig, 2));
+			      byte_mask(dig >> 16));
 		memcpy(d + nd, &w, 8);
-		nd += (size_t)__builtin_popcountll(m) >> 3;
+		nd += (size_t)__builtin_popcount(dig >> 16 & 0xff);
 	}
-	if (*dropped0 && (d[0] != '3' || d[1] != '2'))
-		return -1;
 	return (int)nd;
+}
+
+/*
+ * norm_phone_buf's whole work for the cells of nearly every row: the
+ * phone_lanes writings of a Belgian number, valid, at p[0..len) with
+ * perhaps one '+' first, 8 to PHONE_DIGITS_MAX bytes after it, the first
+ * eight digits in its first 16, a national number only in region_be.  The number, as phone_number makes it, and its
+ * NUL go to o, which has room for 24 bytes (the stores of eight); its
+ * length is returned.  -1 for everything else, left to phone_fast and
+ * phone(): an invalid number (for its reason), another country's, white
+ * space other than ' ' (trimmed: a leading or trailing ' ' is a
+ * separator like any other, which changes no digit), "tel:".
+ *
+ * The first eight digits, one a byte from the lowest, decide as
+ * phone_number does: "0" and not "00" is the trunk prefix of a national
+ * number; "+" or "00" then "32" Belgium's code, maybe followed by a
+ * trunk 0 (dropped unless a "(0)" was); the k digits before the
+ * national significant number.  That is the rest: 8 digits, or 9 for
+ * the 45x..49x mobiles, not starting with 0; its lanes are the digit
+ * lanes less the k lowest (PDEP), gathered by PEXT behind "+32".
+ */
+__attribute__((target("avx2,bmi2,popcnt"))) static inline
+__attribute__((always_inline)) int
+phone_be_avx2(const uint8_t *p, size_t len, const char *region, uint8_t *o)
+{
+	const bool plus = p[0] == '+';
+	const uint8_t *q = p + plus;
+	const size_t n = len - plus;
+	__m256i x;
+	bool dropped0;
+	uint32_t dig, lanes;
+	uint64_t w0, w1, first, nsn2;
+	unsigned c0, nd, k, nn, off;
+
+	if (n < 8 || n > PHONE_DIGITS_MAX ||
+	    !phone_lanes(q, n, plus, &x, &dig, &dropped0))
+		return -1;
+	nd = (unsigned)__builtin_popcount(dig);
+	c0 = (unsigned)__builtin_popcount(dig & 0xff);
+	if (nd < 9 || nd > 14 || __builtin_popcount(dig & 0xffff) < 8)
+		return -1; /* no valid Belgian number, or an odd writing */
+	w0 = (uint64_t)_mm256_extract_epi64(x, 0);
+	w1 = (uint64_t)_mm256_extract_epi64(x, 1);
+	/* c0 <= 8: two shifts of at most 32 move the second word's digits
+	 * past the first's, or out */
+	first = _pext_u64(w0, byte_mask(dig)) |
+		_pext_u64(w1, byte_mask(dig >> 8)) << (4 * c0) << (4 * c0);
+	if (!plus && (first & 0xff) == '0' && (first >> 8 & 0xff) != '0') {
+		if (!region_be(region))
+			return -1;
+		k = 1; /* the trunk 0 */
+	} else {
+		if (!plus && (first & 0xffff) != ('0' | '0' << 8))
+			return -1;
+		k = plus ? 0 : 2; /* "+" or "00" */
+		if ((first >> (8 * k) & 0xffff) != ('3' | '2' << 8))
+			return -1; /* another country, or not a number */
+		k += 2;
+		if ((first >> (8 * k) & 0xff) == '0' && !dropped0)
+			k++; /* "+32 0470 ...": the trunk 0 written anyway */
+	}
+	nn = nd - k;
+	nsn2 = first >> (8 * k) & 0xffff;
+	/* 8 digits, or 9 for a mobile number (45x..49x), not from 0 */
+	if (nn - 8 > 1 || (nsn2 & 0xff) == '0' ||
+	    ((nsn2 & 0xff) == '4' && (nsn2 >> 8) >= '5') != (nn == 9))
+		return -1;
+	lanes = (uint32_t)_pdep_u64(~0ull << k, dig);
+	memcpy(o, "+32", 4);
+	w0 = _pext_u64(w0, byte_mask(lanes));
+	memcpy(o + 3, &w0, 8);
+	off = 3 + (unsigned)__builtin_popcount(lanes & 0xff);
+	w1 = _pext_u64(w1, byte_mask(lanes >> 8));
+	memcpy(o + off, &w1, 8);
+	if (lanes >> 16) {
+		off += (unsigned)__builtin_popcount(lanes >> 8 & 0xff);
+		w1 = _pext_u64((uint64_t)_mm256_extract_epi64(x, 2),
+			       byte_mask(lanes >> 16));
+		memcpy(o + off, &w1, 8);
+	}
+	o[3 + nn] = '\0';
+	return (int)(3 + nn);
 }
 
 static inline bool norm_avx2_bmi2(void)
@@ -1212,8 +1259,10 @@ static int phone_fast(const uint8_t *p, size_t len, const char *region,
 	return phone_number(d, nd, plus, false, region, out, why);
 }
 
-int norm_phone(const char *in, size_t len, const char *region,
-	       char out[NORM_PHONE_MAX + 1], const char **why)
+/* norm_phone: the word-at-a-time and AVX2 fast paths, then phone(). */
+static NOINLINE int phone_other(const char *in, size_t len,
+				const char *region,
+				char out[NORM_PHONE_MAX + 1], const char **why)
 {
 	char d[PHONE_DIGITS_MAX];
 	int rc = phone_fast((const uint8_t *)in, len, region, d, out, why);
@@ -1222,6 +1271,64 @@ int norm_phone(const char *in, size_t len, const char *region,
 		rc = phone(in, len, region, d, out, why);
 	wipe_local(d, sizeof d); /* digits of a personal number */
 	return rc;
+}
+
+int norm_phone(const char *in, size_t len, const char *region,
+	       char out[NORM_PHONE_MAX + 1], const char **why)
+{
+	return phone_other(in, len, region, out, why);
+}
+
+/* norm_phone_buf for what phone_be_avx2 does not take: through a copy,
+ * wiped. */
+static NOINLINE int phone_buf_other(const char *in, size_t len,
+				    const char *region, struct kbuf *out,
+				    const char **why)
+{
+	char ph[NORM_PHONE_MAX + 1];
+	int rc = phone_other(in, len, region, ph, why), code;
+
+	if (rc != NORM_OK) {
+		norm_clear(out);
+	} else if ((code = norm_set(out, ph, strlen(ph))) != 0) {
+		kbuf_reset(out);
+		rc = invalid(why, code == KERR_LIMIT ? "too long" :
+						      "out of memory");
+	}
+	wipe_local(ph, sizeof ph);
+	return rc;
+}
+
+#ifdef NORM_AVX2
+/* norm_phone_buf with AVX2 and BMI2: the number straight into out's
+ * memory, when it has room for the 24 bytes phone_be_avx2 may store (cap
+ * excludes the NUL's byte), as it has after a column's first cell. */
+__attribute__((target("avx2,bmi2,popcnt"))) static int
+phone_buf_avx2(const char *in, size_t len, const char *region,
+	       struct kbuf *out, const char **why)
+{
+	int n;
+
+	if (len - 9 > PHONE_DIGITS_MAX + 1 - 9 || !out->p || out->cap < 24 ||
+	    out->max < NORM_PHONE_MAX ||
+	    (n = phone_be_avx2((const uint8_t *)in, len, region, out->p)) < 0)
+		return phone_buf_other(in, len, region, out, why);
+	if (out->len > (size_t)n)
+		norm_wipe_tail(out, (size_t)n);
+	out->len = (size_t)n;
+	no_reason(why);
+	return NORM_OK;
+}
+#endif
+
+int norm_phone_buf(const char *in, size_t len, const char *region,
+		   struct kbuf *out, const char **why)
+{
+#ifdef NORM_AVX2
+	if (norm_avx2_bmi2())
+		return phone_buf_avx2(in, len, region, out, why);
+#endif
+	return phone_buf_other(in, len, region, out, why);
 }
 
 /* ---------------------------------------------------------------- e-mail */
@@ -1662,15 +1769,33 @@ static NOINLINE int email_general(const uint8_t *p, size_t len,
 	return NORM_OK;
 }
 
-int norm_email(const char *in, size_t len, struct kbuf *out, const char **why)
+/* norm_email for all but the cells email_avx2 takes as they are: out of
+ * line, so that the common call saves no registers for it. */
+static NOINLINE int email_other(const uint8_t *p, size_t len,
+				struct kbuf *out, const char **why)
 {
-	const uint8_t *p = (const uint8_t *)in;
 	int rc = email_fast(p, len, out);
 
 	if (rc < 0)
 		return email_general(p, len, out, why);
 	no_reason(why);
 	return rc;
+}
+
+int norm_email(const char *in, size_t len, struct kbuf *out, const char **why)
+{
+	const uint8_t *p = (const uint8_t *)in;
+
+#ifdef NORM_AVX2
+	/* Most cells are the address alone, 16 to 32 bytes: white space
+	 * around it is in none of email_avx2's classes, so it needs no
+	 * trimming first (a cell with some goes on to email_fast). */
+	if (len - 16 <= 32 - 16 && norm_avx2() && email_avx2(p, len, out)) {
+		no_reason(why);
+		return NORM_OK;
+	}
+#endif
+	return email_other(p, len, out, why);
 }
 
 /* ------------------------------------------------------------------- int */

@@ -63,6 +63,15 @@ int norm_phone(const char *in, size_t len, const char *region,
 	       char out[NORM_PHONE_MAX + 1], const char **why);
 
 /*
+ * norm_phone with the result replacing out's contents, as norm_text's
+ * does (a full or failing out: NORM_INVALID, "too long" or "out of
+ * memory", out empty).  For pfield.c, which keeps values in kbufs: the
+ * usual writings go from the cell into out's memory at once.
+ */
+int norm_phone_buf(const char *in, size_t len, const char *region,
+		   struct kbuf *out, const char **why);
+
+/*
  * E-mail address: trimmed, a surrounding "<…>" or leading "mailto:"
  * removed, the domain lower-cased, the local part kept as written.
  * Syntax: dot-atom local part (RFC 5322 atext, no leading, trailing or
@@ -191,5 +200,115 @@ static inline void norm_clear(struct kbuf *out)
 	if (out->len)
 		kbuf_reset(out);
 }
+
+/*
+ * The ten-byte writings of a date, for norm_date and for pfield.c, which
+ * has it inline in its date field's normaliser (dates are most of the
+ * cells a register's rows are judged by): not for other use.
+ */
+
+#define NORM_DATE_YEAR_MIN 1800
+#define NORM_DATE_YEAR_MAX 2200
+
+static inline unsigned norm_days_in(unsigned y, unsigned m)
+{
+	static const unsigned char dim[12] = { 31, 28, 31, 30, 31, 30,
+					       31, 31, 30, 31, 30, 31 };
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return dim[m - 1];
+}
+
+/* Eight bytes with p[i] in bits 8i..8i+7, whatever the host's order. */
+static inline uint64_t norm_load64_le(const uint8_t *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+static inline void norm_store64_le(uint8_t *p, uint64_t w)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	memcpy(p, &w, 8);
+}
+
+/*
+ * DD/MM/YYYY (one of "/-." twice) or YYYY-MM-DD at q[0..10), a valid
+ * date of years 1800..2200: NORM_OK with YYYY-MM-DD and a NUL in
+ * out[0..10], as norm_date reads it.  Anything else: -1, out untouched,
+ * and norm_date's other paths read it (which read these shapes alike,
+ * so they refuse what this refuses).
+ *
+ * Two overlapping words, lo = q[0..8) and hi = q[2..10), a bit each per
+ * byte.  The digits are checked together: a byte of t = w ^ '0'... is
+ * q[i] - '0', a digit when it is below 10, that is, when neither it nor
+ * it plus 6 has a bit in 0xf0.  The separators and the digits of the
+ * other shape are off the mask; a byte that carries into its neighbour
+ * is itself refused (or is a separator the shape check refuses), so the
+ * check is never too lenient.  With the separators masked off, byte i
+ * of 10 * t + (t >> 8) is the two-digit number at q[i] (at most 99: no
+ * byte carries into the next).  The output is built in a word.
+ */
+#define NORM_PAIRS_(t) ((t) * 10 + ((t) >> 8))
+static inline __attribute__((always_inline)) int
+norm_date10(const uint8_t *q, char out[NORM_DATE_LEN + 1])
+{
+	const uint64_t ones = 0x0101010101010101u;
+	const uint64_t lo = norm_load64_le(q), hi = norm_load64_le(q + 2);
+	const uint64_t tl = lo ^ ones * '0', th = hi ^ ones * '0';
+	const uint64_t bl = (tl | (tl + ones * 6)) & ones * 0xf0;
+	const uint64_t bh = (th | (th + ones * 6)) & ones * 0xf0;
+	uint64_t pl, ph, w, w8;
+	unsigned y, m, d;
+
+	if ((lo & 0xff0000ff00000000u) == 0x2d00002d00000000u) {
+		/* YYYY-MM-DD: digits at 0-3, 5, 6 of lo, 8, 9 (6, 7 of
+		 * hi) */
+		if ((bl & 0x00ffff00ffffffffu) || (bh & 0xffff000000000000u))
+			return -1;
+		pl = NORM_PAIRS_(tl & 0x00ffff00ffffffffu);
+		ph = NORM_PAIRS_(th & 0xffff000000000000u);
+		y = (unsigned)(pl & 0xff) * 100 + (unsigned)(pl >> 16 & 0xff);
+		m = (unsigned)(pl >> 40 & 0xff);
+		d = (unsigned)(ph >> 48 & 0xff);
+		w = lo;
+		w8 = hi >> 48;
+	} else {
+		/* DD/MM/YYYY: digits at 0, 1, 3, 4 of lo, 6-9 (4-7 of hi);
+		 * the separators at 2 and 5 alike, one of "-./" */
+		const unsigned sep = (unsigned)(lo >> 16 & 0xff);
+
+		if (sep - '-' > 2 || (unsigned)(lo >> 40 & 0xff) != sep ||
+		    (bl & 0x000000ffff00ffffu) || (bh & 0xffffffff00000000u))
+			return -1;
+		pl = NORM_PAIRS_(tl & 0x000000ffff00ffffu);
+		ph = NORM_PAIRS_(th & 0xffffffff00000000u);
+		d = (unsigned)(pl & 0xff);
+		m = (unsigned)(pl >> 24 & 0xff);
+		y = (unsigned)(ph >> 32 & 0xff) * 100 +
+		    (unsigned)(ph >> 48 & 0xff);
+		/* YYYY from hi's bytes 4-7, MM from its bytes 1-2, the
+		 * dashes; DD from lo */
+		w = (hi >> 32) | (hi & 0xffff00u) << 32 | 0x2d00002d00000000u;
+		w8 = lo & 0xffff;
+	}
+	if (y - NORM_DATE_YEAR_MIN > NORM_DATE_YEAR_MAX - NORM_DATE_YEAR_MIN ||
+	    m - 1 > 11 || d - 1 >= norm_days_in(y, m))
+		return -1;
+	norm_store64_le((uint8_t *)out, w);
+	out[8] = (char)(w8 & 0xff);
+	out[9] = (char)(w8 >> 8);
+	out[10] = '\0';
+	return NORM_OK;
+}
+#undef NORM_PAIRS_
 
 #endif

@@ -161,11 +161,12 @@ static NOINLINE int do_date_copy(const struct pfield *f, const char *in,
 			       cleared(out, rc);
 }
 
-/* The date is normalised in out's own memory when it has room, as it has
+/* The date normalised in out's own memory when it has room, as it has
  * for every cell after a column's first: no copy, and no local array
  * (whose stack-protector check cost more than the rest). */
-static NOINLINE int do_date(const struct pfield *f, const char *in,
-			    size_t len, struct kbuf *out, const char **why)
+static NOINLINE int do_date_other(const struct pfield *f, const char *in,
+				  size_t len, struct kbuf *out,
+				  const char **why)
 {
 	char *d = (char *)out->p;
 	int rc;
@@ -183,6 +184,51 @@ static NOINLINE int do_date(const struct pfield *f, const char *in,
 		norm_wipe_tail(out, NORM_DATE_LEN);
 	out->len = NORM_DATE_LEN;
 	return NORM_OK;
+}
+
+/* " 00:00:00" at p[0..9), the midnight spreadsheets write after a date. */
+static inline bool midnight(const uint8_t *p)
+{
+	uint64_t w;
+
+	memcpy(&w, p + 1, 8);
+	return p[0] == ' ' && memcmp(&w, "00:00:00", 8) == 0;
+}
+
+/*
+ * The cells of nearly every row, the ten bytes of a date in range with
+ * perhaps a midnight after them, go from the cell into out here, with
+ * norm_date's own ten-byte reading (norm.h) and no call; an empty cell
+ * is NORM_EMPTY at once.  Everything else, and a date out of range (for
+ * its reason), is do_date_other's: norm_date reads these writings the
+ * same way, so the two agree (tests/unit/test_pfield.c compares them).
+ */
+static NOINLINE int do_date(const struct pfield *f, const char *in,
+			    size_t len, struct kbuf *out, const char **why)
+{
+	const uint8_t *q = (const uint8_t *)in;
+	char *d = (char *)out->p;
+
+	if ((len == NORM_DATE_LEN ||
+	     (len == NORM_DATE_LEN + 9 && midnight(q + NORM_DATE_LEN))) &&
+	    d && out->cap >= NORM_DATE_LEN && out->max >= NORM_DATE_LEN &&
+	    norm_date10(q, d) == NORM_OK &&
+	    (!f->date_min[0] || date_cmp(d, f->date_min) >= 0) &&
+	    (!f->date_max[0] || date_cmp(d, f->date_max) <= 0)) {
+		if (out->len > NORM_DATE_LEN)
+			norm_wipe_tail(out, NORM_DATE_LEN);
+		out->len = NORM_DATE_LEN;
+		if (why)
+			*why = NULL;
+		return NORM_OK;
+	}
+	if (len == 0) {
+		norm_clear(out);
+		if (why)
+			*why = NULL;
+		return NORM_EMPTY;
+	}
+	return do_date_other(f, in, len, out, why);
 }
 
 static NOINLINE int do_int(const struct pfield *f, const char *in,
@@ -209,60 +255,12 @@ static NOINLINE int do_int(const struct pfield *f, const char *in,
 	return put(out, d + n, sizeof d - n, why);
 }
 
-/* do_phone through a copy, for an out without room for a number yet. */
-static NOINLINE int do_phone_copy(const struct pfield *f, const char *in,
-				  size_t len, struct kbuf *out,
-				  const char **why)
+/* norm_phone_buf sets out as pfield_normalise says; a NULL region is
+ * Belgium for norm_phone too. */
+static int do_phone(const struct pfield *f, const char *in, size_t len,
+		    struct kbuf *out, const char **why)
 {
-	char ph[NORM_PHONE_MAX + 1];
-	int rc = norm_phone(in, len, f->region ? f->region : "BE", ph, why);
-
-	return rc == NORM_OK ? put(out, ph, strlen(ph), why) : cleared(out, rc);
-}
-
-/* The length of the string at s, which has a NUL in s[0..16]: the first
- * zero byte of two words, found as a word's lowest set bit of
- * (v - 1...) & ~v & 0x80... (exact up to the first zero byte). */
-static inline size_t len16(const uint8_t *s)
-{
-	const uint64_t ones = 0x0101010101010101u, high = ones << 7;
-	uint64_t v, z;
-
-	memcpy(&v, s, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	if ((z = (v - ones) & ~v & high))
-		return (size_t)__builtin_ctzll(z) >> 3;
-	memcpy(&v, s + 8, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	if ((z = (v - ones) & ~v & high))
-		return 8 + ((size_t)__builtin_ctzll(z) >> 3);
-	return NORM_PHONE_MAX;
-}
-
-/* As do_date: the number normalised in out's own memory when it has
- * room.  norm_phone writes the number and its NUL on success, only a NUL
- * at the start otherwise. */
-static NOINLINE int do_phone(const struct pfield *f, const char *in,
-			     size_t len, struct kbuf *out, const char **why)
-{
-	uint8_t *d = out->p;
-	size_t n;
-	int rc;
-
-	if (!d || out->cap < NORM_PHONE_MAX || out->max < NORM_PHONE_MAX)
-		return do_phone_copy(f, in, len, out, why);
-	rc = norm_phone(in, len, f->region ? f->region : "BE", (char *)d, why);
-	if (rc != NORM_OK)
-		return cleared(out, rc);
-	n = len16(d);
-	if (out->len > n)
-		norm_wipe_tail(out, n);
-	out->len = n;
-	return NORM_OK;
+	return norm_phone_buf(in, len, f->region, out, why);
 }
 
 static int do_text(const struct pfield *f, const char *in, size_t len,

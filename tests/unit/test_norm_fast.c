@@ -2,8 +2,9 @@
  * norm: the fast paths against the general paths.
  *
  * Every fast path of norm.c (ASCII trimming, date_fast, email_fast,
- * phone_fast, clean ASCII text) takes only cells whose first byte is
- * ASCII.  A cell wrapped in NBSP ... ' ' therefore always takes the
+ * phone_fast, clean ASCII text), and those of pfield.c's date and phone
+ * fields (norm_date10 inline, norm_phone_buf), takes only cells whose
+ * first byte is ASCII.  A cell wrapped in NBSP ... ' ' therefore always takes the
  * general path, and trimming makes it the same cell: the two results
  * (code, value, reason pointer) must be the same.  The cells are the
  * tricky ones: every byte value at every position of typical writings,
@@ -16,6 +17,7 @@
 #include <utf8proc.h>
 
 #include "norm.h"
+#include "pfield.h"
 #include "unit.h"
 
 #define WRAP_MAX 512
@@ -40,36 +42,86 @@ static void say(const char *what, const char *in, size_t n)
 	printf("\"\n");
 }
 
+static int same_buf(const struct kbuf *a, const struct kbuf *b)
+{
+	return a->len == b->len &&
+	       (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
+}
+
+/* The cell through a field of type t, as pfield_normalise's own fast
+ * paths see it (its date field reads the ten bytes of a date inline,
+ * its phone field has norm_phone_buf's), and wrapped, which only the
+ * general paths take: the same code, reason and value.  Both outputs
+ * hold an old value first, longer than any result, which must go. */
+static int field_agrees(const struct pfield *f, const char *in, size_t n,
+			const char *w, size_t wn)
+{
+	struct kbuf a = KBUF_INIT(4096), b = KBUF_INIT(4096);
+	struct kerr e;
+	const char *wa = "unset", *wb = "unset";
+	int ra, rb, ok;
+
+	kbuf_puts(&a, "an old value of 34 bytes, to wipe.", &e);
+	kbuf_puts(&b, "an old value of 34 bytes, to wipe.", &e);
+	ra = pfield_normalise(f, in, n, &a, &wa);
+	rb = pfield_normalise(f, w, wn, &b, &wb);
+	ok = ra == rb && wa == wb && same_buf(&a, &b) && a.p[a.len] == '\0';
+	/* a new value leaves nothing of the old one after it (any other
+	 * result only empties out: kbuf_reset keeps the bytes) */
+	for (size_t i = a.len + 1; ok && ra == NORM_OK && i < 35; i++)
+		ok = a.p[i] == '\0';
+	kbuf_free(&a);
+	kbuf_free(&b);
+	return ok;
+}
+
 static int date_agrees(const char *in, size_t n)
 {
+	static const char *const lims[][2] = {
+		{ "", "" }, { "1900-01-01", "" }, { "", "2100-12-31" },
+		{ "2000-02-29", "2024-02-29" }, { "2200-12-31", "1800-01-01" },
+	};
 	char w[WRAP_MAX], a[NORM_DATE_LEN + 1], b[NORM_DATE_LEN + 1];
 	const char *wa = "unset", *wb = "unset";
+	size_t wn = wrap(in, n, w);
 	int ra = norm_date(in, n, a, &wa);
-	int rb = norm_date(w, wrap(in, n, w), b, &wb);
+	int rb = norm_date(w, wn, b, &wb);
+	int ok = ra == rb && wa == wb && strcmp(a, b) == 0;
+	struct pfield f;
 
-	if (ra == rb && wa == wb && strcmp(a, b) == 0)
-		return 1;
-	say("date", in, n);
-	return 0;
+	memset(&f, 0, sizeof f);
+	f.name = "d";
+	f.type = PF_DATE;
+	for (size_t i = 0; ok && i < sizeof lims / sizeof *lims; i++) {
+		memcpy(f.date_min, lims[i][0], strlen(lims[i][0]) + 1);
+		memcpy(f.date_max, lims[i][1], strlen(lims[i][1]) + 1);
+		ok = field_agrees(&f, in, n, w, wn);
+	}
+	if (!ok)
+		say("date", in, n);
+	return ok;
 }
 
 static int phone_agrees(const char *in, size_t n, const char *region)
 {
 	char w[WRAP_MAX], a[NORM_PHONE_MAX + 1], b[NORM_PHONE_MAX + 1];
 	const char *wa = "unset", *wb = "unset";
+	size_t wn = wrap(in, n, w);
 	int ra = norm_phone(in, n, region, a, &wa);
-	int rb = norm_phone(w, wrap(in, n, w), region, b, &wb);
+	int rb = norm_phone(w, wn, region, b, &wb);
+	int ok = ra == rb && wa == wb && strcmp(a, b) == 0;
+	struct pfield f;
 
-	if (ra == rb && wa == wb && strcmp(a, b) == 0)
-		return 1;
-	say("phone", in, n);
-	return 0;
-}
-
-static int same_buf(const struct kbuf *a, const struct kbuf *b)
-{
-	return a->len == b->len &&
-	       (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
+	/* norm_phone_buf, through the phone field, against the same */
+	memset(&f, 0, sizeof f);
+	f.name = "t";
+	f.type = PF_PHONE;
+	f.region = region;
+	if (ok)
+		ok = field_agrees(&f, in, n, w, wn);
+	if (!ok)
+		say("phone", in, n);
+	return ok;
 }
 
 static int email_agrees(const char *in, size_t n, size_t out_max)
@@ -505,12 +557,55 @@ static void set_replaces(void)
 	kbuf_free(&b);
 }
 
+/* Numbers in the writings of a register, generated: a prefix, 7 to 11
+ * digits (too few, right and too many for each prefix), separators
+ * between them at random, and the odd wrong byte. */
+static void phones_generated(void)
+{
+	static const char *const prefixes[] = {
+		"0", "+32 ", "+32", "0032 ", "0032", "+32 (0)", "+32(0)",
+		"+32 0", "00 32 ", "(0", "+31 ", "0031 ", "+", "00", "",
+		"+32 (0", "+32 (0)0", "0 ", "(",
+	};
+	static const char seps[] = " ./-";
+	static const char *const regions[] = { NULL, "BE", "NL" };
+	uint32_t r = 12345;
+	char cell[64];
+
+	for (unsigned iter = 0; iter < 200000; iter++) {
+		const char *pre = prefixes[iter % (sizeof prefixes /
+						   sizeof *prefixes)];
+		size_t n = strlen(pre), nd;
+
+		memcpy(cell, pre, n);
+		r = r * 1103515245u + 12345u;
+		nd = 7 + (r >> 16) % 5;
+		for (size_t i = 0; i < nd && n < 40; i++) {
+			r = r * 1103515245u + 12345u;
+			/* 4 and 5..9 first often: mobile or not */
+			cell[n++] = (char)('0' + (i == 0 ? 3 + (r >> 16) % 7 :
+						      (r >> 16) % 10));
+			if ((r >> 24) % 3 == 0 && i + 1 < nd)
+				cell[n++] = seps[(r >> 20) % 4];
+			if (i == 1 && pre[0] == '(' && n < 40)
+				cell[n++] = ')';
+		}
+		r = r * 1103515245u + 12345u;
+		if ((r >> 16) % 16 == 0) /* a wrong byte somewhere */
+			cell[(r >> 8) % n] = (char)(r >> 24);
+		if ((r >> 20) % 16 == 1) /* a space at an end */
+			cell[n++] = ' ';
+		CHECK(phone_agrees(cell, n, regions[(iter / 19) % 3]));
+	}
+}
+
 const struct unit_case suite_norm_fast[] = {
 	{ "norm fast: dates, grid", dates_grid },
 	{ "norm fast: dates, odd writings and every byte", dates_odd },
 	{ "norm fast: e-mail, every byte", emails_bytes },
 	{ "norm fast: e-mail, odd writings and lengths", emails_odd },
 	{ "norm fast: phone writings, regions, every byte", phones },
+	{ "norm fast: phone numbers generated", phones_generated },
 	{ "norm fast: text", texts },
 	{ "norm fast: text below U+0300 is NFC", below_0300_is_nfc },
 	{ "norm fast: int", ints },
