@@ -37,6 +37,7 @@
 #include "banned.h"
 
 
+#define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* ---- small helpers ---- */
@@ -264,41 +265,84 @@ static __attribute__((noinline)) bool no_value(struct ex *x, struct judge *j,
 /* Normalise the fields plan[from..to) of the record; whether it is
  * rejected.  Inline in its loop, with pcache_get's hit path inline too,
  * and the empty and invalid cases out of line: a call per field was a
- * visible part of an export.  Each field's cache, column and result
- * pointers come from one jfield, resolved once per judge. */
+ * visible part of an export.  What each field needs comes from one
+ * jfield, resolved once per judge: an empty cell's result (the cell
+ * empty most often), and for the fields the cache never caches (dates,
+ * e-mail addresses, phone numbers) their normaliser, called here rather
+ * than through the cache's dispatch. */
 static inline __attribute__((always_inline)) bool
 normalise(struct ex *x, struct judge *j, const struct csv_field *cf,
 	  size_t from, size_t to)
 {
+	const char **restrict v = j->v;
+	size_t *restrict lens = j->lens;
 	bool reject = false;
 
 	for (const struct jfield *f = j->plan + from, *end = j->plan + to;
 	     f < end; f++) {
-		int rc = NORM_EMPTY;
+		const size_t i = f->i;
+		const char *why = NULL;
+		size_t len = 0;
+		const char *in = NULL;
+		int rc;
 
-		if (f->col >= 0)
-			rc = pcache_get(f->cache, cf[f->col].p, cf[f->col].len,
-					f->v, f->len, f->why);
-		if (rc == NORM_OK) {
-			if (UNLIKELY(!*f->len))
-				j->empty[j->n_empty++] = f->i;
+		if (LIKELY(f->col >= 0)) {
+			in = cf[f->col].p;
+			len = cf[f->col].len;
+		}
+		if (len == 0 && f->empty_quiet) {
+			/* what no_value does for it */
+			v[i] = "";
+			lens[i] = 0;
+			j->empty[j->n_empty++] = i;
+			continue;
+		}
+		if (len == 0 && f->empty_known) {
+			rc = f->empty_rc;
+			why = f->empty_why;
+			v[i] = "";
+			lens[i] = 0;
+		} else if (f->fn) {
+			rc = f->fn(f->f, in, len, f->out, &why);
+			v[i] = f->out->p ? (const char *)f->out->p : "";
+			lens[i] = f->out->len;
 		} else {
-			reject |= no_value(x, j, f->i, f->col, rc,
-					   f->col >= 0 ? *f->why : NULL);
+			rc = pcache_get(f->cache, in, len, &v[i], &lens[i],
+					&why);
+		}
+		if (rc == NORM_OK) {
+			if (UNLIKELY(!lens[i]))
+				j->empty[j->n_empty++] = i;
+		} else {
+			reject |= no_value(x, j, i, f->col, rc, why);
 		}
 	}
 	return reject;
 }
 
-/* The judge's plan, once the columns are mapped: x->order resolved. */
+/* The judge's plan, once the columns are mapped: x->order resolved.  A
+ * field without a column is an empty cell that nothing normalises. */
 static __attribute__((noinline)) void make_plan(struct ex *x, struct judge *j)
 {
 	for (size_t k = 0; k < x->p->n_fields; k++) {
 		size_t i = x->order[k];
+		struct jfield *f = &j->plan[k];
 
-		j->plan[k] = (struct jfield){ j->cache[i], &j->v[i],
-					      &j->lens[i], &j->why[i],
-					      x->col_of[i], i };
+		*f = (struct jfield){ .cache = j->cache[i],
+				      .col = x->col_of[i],
+				      .i = i };
+		if (f->col < 0) {
+			f->empty_rc = NORM_EMPTY;
+			f->empty_known = true;
+			continue;
+		}
+		f->empty_known = pcache_empty(f->cache, &f->empty_rc,
+					      &f->empty_why);
+		if (!pcache_direct(f->cache, &f->fn, &f->f, &f->out))
+			f->fn = NULL;
+		/* See no_value. */
+		f->empty_quiet = f->empty_known && f->empty_rc == NORM_EMPTY &&
+				 !x->p->fields[i].required;
 	}
 	j->plan_ready = true;
 }
@@ -538,12 +582,11 @@ int ex_judge_init(struct ex *x, struct judge *j, struct fstats *stats)
 	j->stats = stats;
 	j->v = calloc(n, sizeof *j->v);
 	j->lens = calloc(n, sizeof *j->lens);
-	j->why = calloc(n, sizeof *j->why);
 	j->pend = calloc(n + 2, sizeof *j->pend);
 	j->empty = calloc(n, sizeof *j->empty);
 	j->cache = calloc(n, sizeof *j->cache);
 	j->plan = calloc(n, sizeof *j->plan);
-	if (!j->v || !j->lens || !j->why || !j->pend ||
+	if (!j->v || !j->lens || !j->pend ||
 	    !j->empty || !j->cache || !j->plan)
 		return -1;
 	/* The caches hold the values too (wiped when freed). */
@@ -562,7 +605,6 @@ void ex_judge_free(struct ex *x, struct judge *j)
 	free(j->plan);
 	free(j->v);
 	free(j->lens);
-	free(j->why);
 	free(j->pend);
 	free(j->empty);
 	memset(j, 0, sizeof *j);

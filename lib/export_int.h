@@ -53,15 +53,20 @@ struct pending_issue {
 	bool blanked;
 };
 
-/* One field of the record as judge normalises it: where its cell is and
- * where its result goes, resolved once (see ex_classify). */
+/* One field of the record as judge normalises it: where its cell is,
+ * how it is normalised and what an empty cell gives, resolved once (see
+ * make_plan). */
 struct jfield {
 	struct pcache *cache;
-	const char **v;              /* &j->v[i], &j->lens[i], &j->why[i] */
-	size_t *len;
-	const char **why;
+	pfield_fn fn;                /* direct fields: called in the loop */
+	const struct pfield *f;      /* fn's field */
+	struct kbuf *out;            /* fn's output (the cache's own) */
 	ssize_t col;                 /* register column, or -1 */
 	size_t i;                    /* protocol field index */
+	const char *empty_why;       /* an empty cell's result, if known */
+	int empty_rc;
+	bool empty_known;
+	bool empty_quiet;            /* known, and neither issue nor reject */
 };
 
 /* What judging a record needs besides the shared, read-only setup: the
@@ -75,7 +80,6 @@ struct judge {
 	bool plan_ready;
 	const char **v;
 	size_t *lens;
-	const char **why;            /* per field: why it has no value */
 	struct pending_issue *pend;
 	size_t n_pend;
 	size_t *empty, n_empty;      /* fields of the record left empty */

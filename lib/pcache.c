@@ -320,6 +320,30 @@ static int uncached(struct pcache *c, const char *in, size_t len,
 	return miss(c, in, len, out, why);
 }
 
+bool pcache_direct(struct pcache *c, pfield_fn *fn, const struct pfield **f,
+		   struct kbuf **out)
+{
+	if (!c->h.direct)
+		return false;
+	*fn = c->fn;
+	*f = c->f;
+	*out = &c->own;
+	return true;
+}
+
+bool pcache_empty(struct pcache *c, int *rc, const char **why)
+{
+	const char *w;
+
+	if (!c->h.empty_known)
+		empty_cell(c, "", &c->own, &w);
+	if (!c->h.empty_known)
+		return false;
+	*rc = c->h.empty_rc;
+	*why = c->h.empty_why;
+	return true;
+}
+
 /* The out-of-line parts of pcache_get (pcache.h). */
 int pcache_get_slow_(struct pcache *c, const char *in, size_t len,
 		     const char **v, size_t *vlen, const char **why)
