@@ -48,14 +48,6 @@ static const char *base_name(const char *path)
 	return s ? s + 1 : path;
 }
 
-static bool starts_like_formula(const char *v, size_t n)
-{
-	/* What spreadsheets evaluate when a cell starts with it (OWASP CSV
-	 * injection list). */
-	return n > 0 && (v[0] == '=' || v[0] == '+' || v[0] == '-' ||
-			 v[0] == '@' || v[0] == '\t' || v[0] == '\r');
-}
-
 static void note_issue(struct ex *x, struct judge *j, size_t field,
 		       size_t column, const char *reason, bool blanked)
 {
@@ -234,10 +226,10 @@ static int map_columns(struct ex *x, const struct csv_record *h,
 /* ---- one record ---- */
 
 /* A field without a usable value: empty in the record, and what the
- * protocol says that means (an issue; a reject unless blanked).  Returns
- * whether the record is rejected: a result, not a bool * of the caller's,
- * whose address would cost the stack-protector canary per record. */
-static __attribute__((noinline)) bool no_value(struct ex *x, struct judge *j,
+ * protocol says that means (an issue; a reject unless blanked, which
+ * sets j->reject: a flag in memory, not a value every field's loop
+ * carries). */
+static __attribute__((noinline)) void no_value(struct ex *x, struct judge *j,
 					       size_t i, ssize_t c, int rc,
 					       const char *why)
 {
@@ -248,101 +240,131 @@ static __attribute__((noinline)) bool no_value(struct ex *x, struct judge *j,
 	j->empty[j->n_empty++] = i;
 	if (rc == NORM_INVALID && f->blank_invalid && !f->required) {
 		note_issue(x, j, i, (size_t)c, why, true);
-		return false;
+		return;
 	}
 	if (rc == NORM_INVALID) {
 		note_issue(x, j, i, (size_t)c, why, false);
-		return true;
+		j->reject = true;
+		return;
 	}
 	if (f->required) {
 		note_issue(x, j, i, c >= 0 ? (size_t)c : SIZE_MAX,
 			   "required value missing", false);
-		return true;
+		j->reject = true;
 	}
-	return false;
 }
 
-/* Normalise the fields plan[from..to) of the record; whether it is
+/* A value that a spreadsheet would evaluate, by its first byte (OWASP
+ * CSV injection list). */
+static const bool formula_start[256] = {
+	['='] = true, ['+'] = true, ['-'] = true,
+	['@'] = true, ['\t'] = true, ['\r'] = true,
+};
+
+/*
+ * Normalise the fields plan[from..to) of the record; whether it is
  * rejected.  Inline in its loop, with pcache_get's hit path inline too,
  * and the empty and invalid cases out of line: a call per field was a
  * visible part of an export.  What each field needs comes from one
- * jfield, resolved once per judge: an empty cell's result (the cell
- * empty most often), and for the fields the cache never caches (dates,
- * e-mail addresses, phone numbers) their normaliser, called here rather
- * than through the cache's dispatch. */
+ * jfield, resolved once per judge: where its cell and its result are,
+ * an empty cell's result (the cell empty most often), whether it is
+ * text (counted when it looks like a formula), and for the fields the
+ * cache never caches (dates, e-mail addresses, phone numbers) their
+ * normaliser, called here rather than through the cache's dispatch.
+ * The loop carries as little as it can (the plan, the cells, the judge):
+ * the lookup inlined in it needs the registers.  The fields without a
+ * column, after the others in each part, are empty cells that nothing
+ * normalises (and never an issue: such a field is neither required nor
+ * read by the rule, or the columns would not have been accepted).
+ */
 static inline __attribute__((always_inline)) bool
 normalise(struct ex *x, struct judge *j, const struct csv_field *cf,
-	  size_t from, size_t to)
+	  size_t from, size_t mid, size_t to)
 {
-	const char **restrict v = j->v;
-	size_t *restrict lens = j->lens;
-	bool reject = false;
+	const struct jfield *f = j->plan + from;
 
-	for (const struct jfield *f = j->plan + from, *end = j->plan + to;
-	     f < end; f++) {
-		const size_t i = f->i;
-		const char *why = NULL;
-		size_t len = 0;
-		const char *in = NULL;
+	j->reject = false;
+	for (const struct jfield *end = j->plan + mid; f < end; f++) {
+		const struct csv_field *c = cf + f->col;
+		const char *why;
 		int rc;
 
-		if (LIKELY(f->col >= 0)) {
-			in = cf[f->col].p;
-			len = cf[f->col].len;
-		}
-		if (len == 0 && f->empty_quiet) {
-			/* what no_value does for it */
-			v[i] = "";
-			lens[i] = 0;
-			j->empty[j->n_empty++] = i;
-			continue;
-		}
-		if (len == 0 && f->empty_known) {
+		if (c->len == 0) {
+			if (LIKELY(f->empty_quiet)) {
+				/* what no_value does for it */
+				*f->v = "";
+				*f->len = 0;
+				j->empty[j->n_empty++] = f->i;
+				continue;
+			}
 			rc = f->empty_rc;
 			why = f->empty_why;
-			v[i] = "";
-			lens[i] = 0;
+			*f->v = "";
+			*f->len = 0;
 		} else if (f->fn) {
-			rc = f->fn(f->f, in, len, f->out, &why);
-			v[i] = f->out->p ? (const char *)f->out->p : "";
-			lens[i] = f->out->len;
+			rc = f->fn(f->f, c->p, c->len, f->out, &why);
+			*f->v = f->out->p ? (const char *)f->out->p : "";
+			*f->len = f->out->len;
 		} else {
-			rc = pcache_get(f->cache, in, len, &v[i], &lens[i],
+			rc = pcache_get(f->cache, c->p, c->len, f->v, f->len,
 					&why);
 		}
-		if (rc == NORM_OK) {
-			if (UNLIKELY(!lens[i]))
-				j->empty[j->n_empty++] = i;
+		if (LIKELY(rc == NORM_OK)) {
+			if (UNLIKELY(!*f->len))
+				j->empty[j->n_empty++] = f->i;
+			else if (f->text &&
+				 formula_start[(unsigned char)**f->v])
+				j->formula[j->n_formula++] = f->i;
 		} else {
-			reject |= no_value(x, j, i, f->col, rc, why);
+			no_value(x, j, f->i, (ssize_t)f->col, rc, why);
 		}
 	}
-	return reject;
+	for (const struct jfield *end = j->plan + to; f < end; f++)
+		no_value(x, j, f->i, -1, NORM_EMPTY, NULL);
+	return j->reject;
 }
 
-/* The judge's plan, once the columns are mapped: x->order resolved.  A
- * field without a column is an empty cell that nothing normalises. */
+/* The judge's plan, once the columns are mapped: x->order resolved, and
+ * in each part (the rule's fields, the others) the fields without a
+ * column moved after the others. */
 static __attribute__((noinline)) void make_plan(struct ex *x, struct judge *j)
 {
-	for (size_t k = 0; k < x->p->n_fields; k++) {
-		size_t i = x->order[k];
-		struct jfield *f = &j->plan[k];
+	const struct pfield *pf = x->p->fields;
+	size_t k = 0;
 
-		*f = (struct jfield){ .cache = j->cache[i],
-				      .col = x->col_of[i],
-				      .i = i };
-		if (f->col < 0) {
-			f->empty_rc = NORM_EMPTY;
-			f->empty_known = true;
-			continue;
+	for (int part = 0; part < 2; part++) {
+		size_t from = part ? x->n_rule : 0;
+		size_t to = part ? x->p->n_fields : x->n_rule;
+
+		for (int absent = 0; absent < 2; absent++) {
+			for (size_t o = from; o < to; o++) {
+				size_t i = x->order[o];
+				struct jfield *f = &j->plan[k];
+
+				if ((x->col_of[i] < 0) != absent)
+					continue;
+				k++;
+				*f = (struct jfield){ .cache = j->cache[i],
+						      .v = &j->v[i],
+						      .len = &j->lens[i],
+						      .i = i };
+				if (absent)
+					continue;
+				f->col = (size_t)x->col_of[i];
+				f->text = pf[i].type == PF_TEXT;
+				f->empty_known = pcache_empty(
+					f->cache, &f->empty_rc, &f->empty_why);
+				if (!pcache_direct(f->cache, &f->fn, &f->f,
+						   &f->out))
+					f->fn = NULL;
+				/* See no_value. */
+				f->empty_quiet = f->empty_known &&
+						 f->empty_rc == NORM_EMPTY &&
+						 !pf[i].required;
+			}
+			if (!absent)
+				j->plan_mid[part] = k;
 		}
-		f->empty_known = pcache_empty(f->cache, &f->empty_rc,
-					      &f->empty_why);
-		if (!pcache_direct(f->cache, &f->fn, &f->f, &f->out))
-			f->fn = NULL;
-		/* See no_value. */
-		f->empty_quiet = f->empty_known && f->empty_rc == NORM_EMPTY &&
-				 !x->p->fields[i].required;
 	}
 	j->plan_ready = true;
 }
@@ -367,6 +389,7 @@ enum outcome ex_classify(struct ex *x, struct judge *j,
 
 	j->n_pend = 0;
 	j->n_empty = 0;
+	j->n_formula = 0;
 	if (UNLIKELY(!j->plan_ready))
 		make_plan(x, j);
 	if (rec->problem) {
@@ -393,34 +416,27 @@ enum outcome ex_classify(struct ex *x, struct judge *j,
 	 * not prefetched ahead: the tables are small enough to stay in
 	 * cache, and the prefetching pass cost 5 % of an export's
 	 * instructions for no gain in time.) */
-	if (normalise(x, j, rec->fields, 0, x->n_rule))
+	if (normalise(x, j, rec->fields, 0, j->plan_mid[0], x->n_rule))
 		return REJECTED;
 	if (p->selection && !psel_eval_len(p->selection, j->v, j->lens)) {
 		j->n_pend = 0; /* out of scope: not our business */
 		return EXCLUDED;
 	}
-	return normalise(x, j, rec->fields, x->n_rule, p->n_fields)
+	return normalise(x, j, rec->fields, x->n_rule, j->plan_mid[1],
+			 p->n_fields)
 		       ? REJECTED
 		       : SELECTED;
 }
 
-void ex_field_stats(struct ex *x, struct judge *j)
+void ex_field_stats(struct judge *j)
 {
-	const size_t *restrict lens = j->lens;
-	const char *const *restrict v = j->v;
 	struct fstats *restrict st = j->stats;
-	const size_t *restrict text = x->text;
-	const size_t n_text = x->n_text;
 
-	/* The empty fields were listed as they were normalised; the
-	 * formula check is for the text fields only. */
+	/* Both lists were made as the fields were normalised. */
 	for (size_t k = 0; k < j->n_empty; k++)
 		st[j->empty[k]].empty++;
-	for (size_t k = 0; k < n_text; k++) {
-		size_t i = text[k];
-
-		st[i].formula += starts_like_formula(v[i], lens[i]);
-	}
+	for (size_t k = 0; k < j->n_formula; k++)
+		st[j->formula[k]].formula++;
 }
 
 bool ex_column_key(struct ex *x, const struct csv_record *rec,
@@ -584,10 +600,11 @@ int ex_judge_init(struct ex *x, struct judge *j, struct fstats *stats)
 	j->lens = calloc(n, sizeof *j->lens);
 	j->pend = calloc(n + 2, sizeof *j->pend);
 	j->empty = calloc(n, sizeof *j->empty);
+	j->formula = calloc(n, sizeof *j->formula);
 	j->cache = calloc(n, sizeof *j->cache);
 	j->plan = calloc(n, sizeof *j->plan);
 	if (!j->v || !j->lens || !j->pend ||
-	    !j->empty || !j->cache || !j->plan)
+	    !j->empty || !j->formula || !j->cache || !j->plan)
 		return -1;
 	/* The caches hold the values too (wiped when freed). */
 	for (size_t i = 0; i < n; i++)
@@ -607,6 +624,7 @@ void ex_judge_free(struct ex *x, struct judge *j)
 	free(j->lens);
 	free(j->pend);
 	free(j->empty);
+	free(j->formula);
 	memset(j, 0, sizeof *j);
 }
 
@@ -617,19 +635,16 @@ static int setup(struct ex *x, struct kerr *e)
 
 	x->col_of = calloc(n, sizeof *x->col_of);
 	x->in_rule = calloc(n, sizeof *x->in_rule);
-	x->text = calloc(n, sizeof *x->text);
 	x->order = calloc(n, sizeof *x->order);
 	x->stats = calloc(n, sizeof *x->stats);
 	x->field_names = calloc(n, sizeof *x->field_names);
-	if (!x->col_of || !x->in_rule || !x->text || !x->order ||
+	if (!x->col_of || !x->in_rule || !x->order ||
 	    !x->stats || !x->field_names ||
 	    ex_judge_init(x, &x->seq, x->stats))
 		return kerr_set(e, KERR_NOMEM, "export", "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		x->in_rule[i] = p->selection &&
 				psel_uses_field(p->selection, i);
-		if (p->fields[i].type == PF_TEXT)
-			x->text[x->n_text++] = i;
 		x->field_names[i] = p->fields[i].name;
 	}
 	/* The rule's fields first, each part in field order (which is the
@@ -669,7 +684,6 @@ static void teardown(struct ex *x)
 	ex_judge_free(x, &x->seq);
 	free(x->col_of);
 	free(x->in_rule);
-	free(x->text);
 	free(x->order);
 	free(x->stats);
 	free(x->field_names);
@@ -989,7 +1003,7 @@ static int seq_records(struct ex *x, uint64_t until, bool *eof,
 		out = ex_classify(x, j, &rec);
 		ex_count_fields(j, out);
 		if (out == SELECTED) {
-			ex_field_stats(x, j);
+			ex_field_stats(j);
 			if (x->pw &&
 			    (rc = pkg_write_record(x->pw, j->v, j->lens, e)))
 				break;

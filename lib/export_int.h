@@ -54,19 +54,22 @@ struct pending_issue {
 };
 
 /* One field of the record as judge normalises it: where its cell is,
- * how it is normalised and what an empty cell gives, resolved once (see
- * make_plan). */
+ * where its result goes, how it is normalised and what an empty cell
+ * gives, resolved once (see make_plan). */
 struct jfield {
+	size_t col;                  /* register column (if it has one) */
+	const char **v;              /* &j->v[i], &j->lens[i] */
+	size_t *len;
 	struct pcache *cache;
 	pfield_fn fn;                /* direct fields: called in the loop */
 	const struct pfield *f;      /* fn's field */
 	struct kbuf *out;            /* fn's output (the cache's own) */
-	ssize_t col;                 /* register column, or -1 */
 	size_t i;                    /* protocol field index */
 	const char *empty_why;       /* an empty cell's result, if known */
 	int empty_rc;
 	bool empty_known;
 	bool empty_quiet;            /* known, and neither issue nor reject */
+	bool text;                   /* counted when it looks like a formula */
 };
 
 /* What judging a record needs besides the shared, read-only setup: the
@@ -78,11 +81,15 @@ struct judge {
 	struct jfield *plan;         /* the fields in x->order, once the
 				      * columns are known (plan_ready) */
 	bool plan_ready;
+	size_t plan_mid[2];          /* per part: where the fields without a
+				      * column start */
+	bool reject;                 /* of the part being normalised */
 	const char **v;
 	size_t *lens;
 	struct pending_issue *pend;
 	size_t n_pend;
 	size_t *empty, n_empty;      /* fields of the record left empty */
+	size_t *formula, n_formula;  /* text fields that look like formulas */
 	struct fstats *stats;        /* where the per-field counts go */
 	char key[EX_LINE_KEY];
 };
@@ -111,7 +118,6 @@ struct ex {
 	ssize_t *col_of;             /* field index → column or -1 */
 	ssize_t key_col;
 	bool *in_rule;               /* field read by the selection rule */
-	size_t *text, n_text;        /* the fields of type text */
 	size_t *order;               /* fields as normalised: the rule's
 				      * (n_rule of them) first */
 	size_t n_rule;
@@ -140,7 +146,7 @@ bool ex_blank_row(const struct csv_record *rec);
 enum outcome ex_classify(struct ex *x, struct judge *j,
 			 const struct csv_record *rec);
 void ex_count_fields(struct judge *j, enum outcome out);
-void ex_field_stats(struct ex *x, struct judge *j);
+void ex_field_stats(struct judge *j);
 /* A record's source key: the key column's value (trimmed), or, when
  * there is none or it is empty or too long, "line:N" for its first line.
  * ex_column_key gives the first (false: use the line); ex_line_key
