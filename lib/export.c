@@ -263,9 +263,9 @@ static const bool formula_start[256] = {
 
 /*
  * Normalise the fields plan[from..to) of the record; whether it is
- * rejected.  Inline in its loop, with pcache_get's hit path inline too,
- * and the empty and invalid cases out of line: a call per field was a
- * visible part of an export.  What each field needs comes from one
+ * rejected.  Inline in its loop, with pcache_hit (the cache's hit path)
+ * inline too, and the empty and invalid cases out of line: a call per
+ * field was a visible part of an export.  What each field needs comes from one
  * jfield, resolved once per judge: where its cell and its result are,
  * an empty cell's result (the cell empty most often), whether it is
  * text (counted when it looks like a formula), and for the fields the
@@ -285,8 +285,9 @@ normalise(struct ex *x, struct judge *j, const struct csv_field *cf,
 
 	j->reject = false;
 	for (const struct jfield *end = j->plan + mid; f < end; f++) {
-		const struct csv_field *c = cf + f->col;
-		const char *why;
+		const struct csv_field *c =
+			(const struct csv_field *)(const void *)((
+				const char *)cf + f->cell);
 		int rc;
 
 		if (c->len == 0) {
@@ -298,16 +299,25 @@ normalise(struct ex *x, struct judge *j, const struct csv_field *cf,
 				continue;
 			}
 			rc = f->empty_rc;
-			why = f->empty_why;
+			j->why = f->empty_why;
 			*f->v = "";
 			*f->len = 0;
 		} else if (f->fn) {
-			rc = f->fn(f->f, c->p, c->len, f->out, &why);
+			rc = f->fn(f->f, c->p, c->len, f->out, &j->why);
 			*f->v = f->out->p ? (const char *)f->out->p : "";
 			*f->len = f->out->len;
 		} else {
-			rc = pcache_get(f->cache, c->p, c->len, f->v, f->len,
-					&why);
+			const struct pcache_entry_ *s =
+				pcache_hit(f->cache, c->p, c->len);
+
+			if (LIKELY(s)) {
+				*f->v = pcache_hit_value(s, c->len);
+				*f->len = pcache_hit_len(s);
+				rc = NORM_OK;
+			} else {
+				rc = pcache_get_rest(f->cache, c->p, c->len,
+						     f->v, f->len, &j->why);
+			}
 		}
 		if (LIKELY(rc == NORM_OK)) {
 			if (UNLIKELY(!*f->len))
@@ -316,7 +326,7 @@ normalise(struct ex *x, struct judge *j, const struct csv_field *cf,
 				 formula_start[(unsigned char)**f->v])
 				j->formula[j->n_formula++] = f->i;
 		} else {
-			no_value(x, j, f->i, (ssize_t)f->col, rc, why);
+			no_value(x, j, f->i, (ssize_t)f->col, rc, j->why);
 		}
 	}
 	for (const struct jfield *end = j->plan + to; f < end; f++)
@@ -351,6 +361,7 @@ static __attribute__((noinline)) void make_plan(struct ex *x, struct judge *j)
 				if (absent)
 					continue;
 				f->col = (size_t)x->col_of[i];
+				f->cell = f->col * sizeof(struct csv_field);
 				f->text = pf[i].type == PF_TEXT;
 				f->empty_known = pcache_empty(
 					f->cache, &f->empty_rc, &f->empty_why);
@@ -369,7 +380,7 @@ static __attribute__((noinline)) void make_plan(struct ex *x, struct judge *j)
 	j->plan_ready = true;
 }
 
-void ex_count_fields(struct judge *j, enum outcome out)
+void ex_count_fields_(struct judge *j, enum outcome out)
 {
 	for (size_t k = 0; k < j->n_pend; k++) {
 		const struct pending_issue *pi = &j->pend[k];

@@ -57,7 +57,7 @@ struct pending_issue {
  * where its result goes, how it is normalised and what an empty cell
  * gives, resolved once (see make_plan). */
 struct jfield {
-	size_t col;                  /* register column (if it has one) */
+	size_t cell;                 /* the cell: byte offset in the fields */
 	const char **v;              /* &j->v[i], &j->lens[i] */
 	size_t *len;
 	struct pcache *cache;
@@ -65,6 +65,7 @@ struct jfield {
 	const struct pfield *f;      /* fn's field */
 	struct kbuf *out;            /* fn's output (the cache's own) */
 	size_t i;                    /* protocol field index */
+	size_t col;                  /* register column (if it has one) */
 	const char *empty_why;       /* an empty cell's result, if known */
 	int empty_rc;
 	bool empty_known;
@@ -84,6 +85,9 @@ struct judge {
 	size_t plan_mid[2];          /* per part: where the fields without a
 				      * column start */
 	bool reject;                 /* of the part being normalised */
+	const char *why;             /* why the field at hand has no value
+				      * (not a local: its address would cost
+				      * the stack protector per record) */
 	const char **v;
 	size_t *lens;
 	struct pending_issue *pend;
@@ -145,7 +149,13 @@ void ex_judge_free(struct ex *x, struct judge *j);
 bool ex_blank_row(const struct csv_record *rec);
 enum outcome ex_classify(struct ex *x, struct judge *j,
 			 const struct csv_record *rec);
-void ex_count_fields(struct judge *j, enum outcome out);
+void ex_count_fields_(struct judge *j, enum outcome out);
+/* The per-field counts of a record's issues (inline: most have none). */
+static inline void ex_count_fields(struct judge *j, enum outcome out)
+{
+	if (j->n_pend)
+		ex_count_fields_(j, out);
+}
 void ex_field_stats(struct judge *j);
 /* A record's source key: the key column's value (trimmed), or, when
  * there is none or it is empty or too long, "line:N" for its first line.

@@ -391,6 +391,12 @@ int pcache_get_slow_(struct pcache *c, const char *in, size_t len,
 	return rc;
 }
 
+int pcache_get_rest(struct pcache *c, const char *in, size_t len,
+		    const char **v, size_t *vlen, const char **why)
+{
+	return pcache_get(c, in, len, v, vlen, why);
+}
+
 int pcache_get_miss_(struct pcache *c, const char *in, size_t len,
 		     const char **v, size_t *vlen, const char **why)
 {

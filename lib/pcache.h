@@ -178,7 +178,7 @@ pcache_same_(const struct pcache_entry_ *s, const uint8_t *p, size_t len,
 	pcache_key_words_cls_(s->kv, len, cls, &sa, &sb);
 	if (sa != a || sb != b)
 		return false;
-	if (cls == PCACHE_LONG_)
+	if (cls == PCACHE_LONG_ && len > 16)
 		for (size_t i = 8; i + 8 < len; i += 8)
 			if (pcache_load64_(s->kv + i) !=
 			    pcache_load64_(p + i))
@@ -260,6 +260,34 @@ pcache_get(struct pcache *c, const char *in, size_t len,
 	return NORM_OK;
 }
 
+static inline __attribute__((always_inline)) const struct pcache_entry_ *
+pcache_hit(struct pcache *c, const char *in, size_t len)
+{
+	struct pcache_hot_ *h = (struct pcache_hot_ *)(void *)c;
+	const uint64_t *t = h->live;
+	const struct pcache_entry_ *s;
+
+	if (!t || len - 1 >= PCACHE_KV_ - 1)
+		return NULL;
+	s = pcache_find_(h, t, (const uint8_t *)in, len);
+	if (!s || __builtin_expect(s->state != NORM_OK + 1, 0))
+		return NULL;
+	if (--h->left == 0)
+		pcache_window_end_(c);
+	return s;
+}
+
+static inline const char *pcache_hit_value(const struct pcache_entry_ *s,
+					   size_t len)
+{
+	return (const char *)s->kv + len;
+}
+
+static inline size_t pcache_hit_len(const struct pcache_entry_ *s)
+{
+	return s->vlen;
+}
+
 /*
  * For a field the cache never caches (direct: see pcache.c): its
  * normaliser, field and output buffer, so that a caller's loop can call
@@ -278,6 +306,25 @@ bool pcache_direct(struct pcache *c, pfield_fn *fn, const struct pfield **f,
  * It is the same for every call on c, so a caller may keep it.
  */
 bool pcache_empty(struct pcache *c, int *rc, const char **why);
+
+/*
+ * pcache_get in two parts, for a caller's loop that puts the value where
+ * it wants it once the lookup is done (holding its pointers across the
+ * lookup cost registers the lookup needs).  pcache_hit(c, in, len) is the
+ * entry holding the cell's result when that is NORM_OK (counted as a
+ * lookup): its value is pcache_hit_value(s, len), pcache_hit_len(s), with
+ * pcache_get's lifetime.  NULL when it is anything else: then
+ * pcache_get_rest(c, in, len, v, vlen, why) is pcache_get's result (which
+ * looks again: a miss pays a second lookup, next to the normaliser's
+ * call).  Inline: below.
+ */
+static inline __attribute__((always_inline)) const struct pcache_entry_ *
+pcache_hit(struct pcache *c, const char *in, size_t len);
+static inline const char *pcache_hit_value(const struct pcache_entry_ *s,
+					   size_t len);
+static inline size_t pcache_hit_len(const struct pcache_entry_ *s);
+int pcache_get_rest(struct pcache *c, const char *in, size_t len,
+		    const char **v, size_t *vlen, const char **why);
 
 /* Lookups and hits so far (for tests and tuning). */
 void pcache_stats(const struct pcache *c, uint64_t *lookups, uint64_t *hits);
