@@ -277,6 +277,20 @@ static const bool formula_start[256] = {
  * normalises (and never an issue: such a field is neither required nor
  * read by the rule, or the columns would not have been accepted).
  */
+/* Field f has value v[0..n), noted as empty or formula-like if it is
+ * (text: whether f may be a text field). */
+static inline __attribute__((always_inline)) void
+have_value(struct judge *j, const struct jfield *f, const char *v, size_t n,
+	   bool text)
+{
+	*f->v = v;
+	*f->len = n;
+	if (UNLIKELY(!n))
+		j->empty[j->n_empty++] = f->i;
+	else if (text && f->text && formula_start[(unsigned char)*v])
+		j->formula[j->n_formula++] = f->i;
+}
+
 static inline __attribute__((always_inline)) bool
 normalise(struct ex *x, struct judge *j, const struct csv_field *cf,
 	  size_t from, size_t mid, size_t to)
@@ -288,6 +302,7 @@ normalise(struct ex *x, struct judge *j, const struct csv_field *cf,
 		const struct csv_field *c =
 			(const struct csv_field *)(const void *)((
 				const char *)cf + f->cell);
+		const struct pcache_entry_ *s;
 		int rc;
 
 		if (c->len == 0) {
@@ -300,34 +315,32 @@ normalise(struct ex *x, struct judge *j, const struct csv_field *cf,
 			}
 			rc = f->empty_rc;
 			j->why = f->empty_why;
-			*f->v = "";
-			*f->len = 0;
+			if (rc == NORM_OK) {
+				have_value(j, f, "", 0, false);
+				continue;
+			}
 		} else if (f->fn) {
 			rc = f->fn(f->f, c->p, c->len, f->out, &j->why);
-			*f->v = f->out->p ? (const char *)f->out->p : "";
-			*f->len = f->out->len;
+			if (LIKELY(rc == NORM_OK)) {
+				have_value(j, f,
+					   f->out->p ? (const char *)f->out->p
+						     : "",
+					   f->out->len, false);
+				continue;
+			}
+		} else if (LIKELY(s = pcache_hit(f->cache, c->p, c->len))) {
+			have_value(j, f, pcache_hit_value(s, c->len),
+				   pcache_hit_len(s), true);
+			continue;
 		} else {
-			const struct pcache_entry_ *s =
-				pcache_hit(f->cache, c->p, c->len);
-
-			if (LIKELY(s)) {
-				*f->v = pcache_hit_value(s, c->len);
-				*f->len = pcache_hit_len(s);
-				rc = NORM_OK;
-			} else {
-				rc = pcache_get_rest(f->cache, c->p, c->len,
-						     f->v, f->len, &j->why);
+			rc = pcache_get_rest(f->cache, c->p, c->len,
+					     &j->rest_v, &j->rest_n, &j->why);
+			if (rc == NORM_OK) {
+				have_value(j, f, j->rest_v, j->rest_n, true);
+				continue;
 			}
 		}
-		if (LIKELY(rc == NORM_OK)) {
-			if (UNLIKELY(!*f->len))
-				j->empty[j->n_empty++] = f->i;
-			else if (f->text &&
-				 formula_start[(unsigned char)**f->v])
-				j->formula[j->n_formula++] = f->i;
-		} else {
-			no_value(x, j, f->i, (ssize_t)f->col, rc, j->why);
-		}
+		no_value(x, j, f->i, (ssize_t)f->col, rc, j->why);
 	}
 	for (const struct jfield *end = j->plan + to; f < end; f++)
 		no_value(x, j, f->i, -1, NORM_EMPTY, NULL);
@@ -365,8 +378,10 @@ static __attribute__((noinline)) void make_plan(struct ex *x, struct judge *j)
 				f->text = pf[i].type == PF_TEXT;
 				f->empty_known = pcache_empty(
 					f->cache, &f->empty_rc, &f->empty_why);
-				if (!pcache_direct(f->cache, &f->fn, &f->f,
-						   &f->out))
+				/* (the loop does not look for formulas in
+				 * what it calls a normaliser for itself) */
+				if (f->text || !pcache_direct(f->cache, &f->fn,
+							      &f->f, &f->out))
 					f->fn = NULL;
 				/* See no_value. */
 				f->empty_quiet = f->empty_known &&

@@ -85,9 +85,11 @@ struct judge {
 	size_t plan_mid[2];          /* per part: where the fields without a
 				      * column start */
 	bool reject;                 /* of the part being normalised */
-	const char *why;             /* why the field at hand has no value
-				      * (not a local: its address would cost
-				      * the stack protector per record) */
+	/* Why the field at hand has no value, and its value when the cache
+	 * did not hit (not locals: their address would cost the stack
+	 * protector per record). */
+	const char *why, *rest_v;
+	size_t rest_n;
 	const char **v;
 	size_t *lens;
 	struct pending_issue *pend;
