@@ -394,7 +394,12 @@ int pcache_get_slow_(struct pcache *c, const char *in, size_t len,
 int pcache_get_rest(struct pcache *c, const char *in, size_t len,
 		    const char **v, size_t *vlen, const char **why)
 {
-	return pcache_get(c, in, len, v, vlen, why);
+	/* What pcache_hit did not look up, pcache_get does as always. */
+	if (!c->h.live || len == 0 || len >= PC_KV)
+		return pcache_get(c, in, len, v, vlen, why);
+	if (c->h.found)
+		return pcache_get_other_(c, c->h.found, why);
+	return pcache_get_miss_(c, in, len, v, vlen, why);
 }
 
 int pcache_get_miss_(struct pcache *c, const char *in, size_t len,

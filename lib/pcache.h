@@ -78,6 +78,9 @@ struct pcache_hot_ {
 	unsigned shift;          /* 64 - log2(buckets) */
 	uint32_t left;           /* lookups left in this window */
 	bool direct;             /* never cached: see pcache.c */
+	/* What pcache_hit found when it did not hit: an entry with another
+	 * result, or NULL for a miss (for pcache_get_rest). */
+	const struct pcache_entry_ *found;
 	/* The empty cell's result, once known (not counted as a lookup). */
 	bool empty_known;
 	int empty_rc;
@@ -267,11 +270,14 @@ pcache_hit(struct pcache *c, const char *in, size_t len)
 	const uint64_t *t = h->live;
 	const struct pcache_entry_ *s;
 
-	if (!t || len - 1 >= PCACHE_KV_ - 1)
+	/* (the loops that call it know that len is not 0) */
+	if (!t || len == 0 || len >= PCACHE_KV_)
 		return NULL;
 	s = pcache_find_(h, t, (const uint8_t *)in, len);
-	if (!s || __builtin_expect(s->state != NORM_OK + 1, 0))
+	if (!s || __builtin_expect(s->state != NORM_OK + 1, 0)) {
+		h->found = s;
 		return NULL;
+	}
 	if (--h->left == 0)
 		pcache_window_end_(c);
 	return s;
@@ -313,10 +319,9 @@ bool pcache_empty(struct pcache *c, int *rc, const char **why);
  * lookup cost registers the lookup needs).  pcache_hit(c, in, len) is the
  * entry holding the cell's result when that is NORM_OK (counted as a
  * lookup): its value is pcache_hit_value(s, len), pcache_hit_len(s), with
- * pcache_get's lifetime.  NULL when it is anything else: then
- * pcache_get_rest(c, in, len, v, vlen, why) is pcache_get's result (which
- * looks again: a miss pays a second lookup, next to the normaliser's
- * call).  Inline: below.
+ * pcache_get's lifetime.  NULL when it is anything else: then, right
+ * after it (no other call on c between), pcache_get_rest(c, in, len, v,
+ * vlen, why) with the same cell is pcache_get's result.  Inline: below.
  */
 static inline __attribute__((always_inline)) const struct pcache_entry_ *
 pcache_hit(struct pcache *c, const char *in, size_t len);

@@ -212,6 +212,74 @@ static int same_get(struct pcache *c, const struct pfield *f, const char *in,
 	return ok;
 }
 
+/* The same through pcache_hit, and pcache_get_rest when it does not hit;
+ * *hits counts its hits. */
+static int same_hit(struct pcache *c, const struct pfield *f, const char *in,
+		    size_t len, uint64_t *hits)
+{
+	struct kbuf a = KBUF_INIT(1 << 20);
+	const char *wa = "unset", *wb = "unset", *v = NULL;
+	const struct pcache_entry_ *s = pcache_hit(c, in, len);
+	size_t vlen = 0;
+	int ra, rb, ok;
+
+	ra = pfield_normalise(f, in, len, &a, &wa);
+	if (s) {
+		rb = NORM_OK;
+		v = pcache_hit_value(s, len);
+		vlen = pcache_hit_len(s);
+		++*hits;
+	} else {
+		rb = pcache_get_rest(c, in, len, &v, &vlen, &wb);
+	}
+	ok = ra == rb &&
+	     (ra == NORM_OK ? vlen == a.len && v[vlen] == '\0' &&
+				      (vlen == 0 || memcmp(a.p, v, vlen) == 0)
+			    : wa == wb);
+	if (!ok)
+		printf("# hit %s: cell of %zu bytes: %d/%s vs %d/%s\n",
+		       f->name, len, ra, wa ? wa : "-", rb, wb ? wb : "-");
+	kbuf_free(&a);
+	return ok;
+}
+
+static void hit_agrees_with_pfield(void)
+{
+	/* Every kind of cell, every type: misses, hits, cached invalid
+	 * results, cells too long to look up, the empty cell. */
+	const size_t n = sizeof cells / sizeof *cells;
+
+	for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+		struct pfield f;
+		struct pcache *c;
+		uint64_t hits = 0, lookups, counted;
+
+		typed_field(&f, types[t]);
+		c = pcache_new(&f);
+		CHECK(c != NULL);
+		for (size_t round = 0; round < 6; round++)
+			for (size_t k = 0; k < n; k++) {
+				const char *in = cells[(k * 7 + round) % n];
+				CHECK(same_hit(c, &f, in, strlen(in), &hits));
+			}
+		/* a cached invalid result, then misses: each its own */
+		for (int k = 0; k < 40; k++) {
+			char cell[16];
+			int m = snprintf(cell, sizeof cell, "%d", 1000 + k);
+
+			CHECK(same_hit(c, &f, "\x07", 1, &hits));
+			CHECK(same_hit(c, &f, cell, (size_t)m, &hits));
+		}
+		/* hits counted as pcache_get counts them */
+		pcache_stats(c, &lookups, &counted);
+		if (types[t] == PF_TEXT || types[t] == PF_INT)
+			CHECK(hits > 0 && hits <= counted);
+		else
+			CHECK(hits == 0 && lookups == 0);
+		pcache_free(c);
+	}
+}
+
 static void get_agrees_with_pfield(void)
 {
 	const size_t n = sizeof cells / sizeof *cells;
@@ -375,6 +443,8 @@ const struct unit_case suite_pcache[] = {
 	{ "pcache: ints formatted by hand", ints_by_hand },
 	{ "pcache: unique cells turn it off", unique_cells_turn_it_off },
 	{ "pcache: direct fields and the empty cell", direct_and_empty },
+	{ "pcache: pcache_hit and pcache_get_rest agree with pfield",
+	  hit_agrees_with_pfield },
 	{ "pcache: crowded buckets grow", crowded_buckets_grow },
 	{ NULL, NULL },
 };
