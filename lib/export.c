@@ -939,7 +939,7 @@ static int read_header(struct ex *x, struct kerr *e)
 	return map_columns(x, &h, e);
 }
 
-bool ex_blank_row(const struct csv_record *rec)
+bool ex_blank_row_(const struct csv_record *rec)
 {
 	if (rec->problem)
 		return false;

@@ -148,7 +148,19 @@ struct ex {
 /* Judging one record (any thread, its own judge). */
 int ex_judge_init(struct ex *x, struct judge *j, struct fstats *stats);
 void ex_judge_free(struct ex *x, struct judge *j);
-bool ex_blank_row(const struct csv_record *rec);
+bool ex_blank_row_(const struct csv_record *rec);
+/* Whether a record is a row of bare delimiters and blanks (inline: a
+ * record's first byte mostly says it is not). */
+static inline bool ex_blank_row(const struct csv_record *rec)
+{
+	const struct csv_field *f = rec->fields;
+
+	if (rec->problem)
+		return false;
+	if (rec->n && f->len && f->p[0] != ' ' && f->p[0] != '\t')
+		return false;
+	return ex_blank_row_(rec);
+}
 enum outcome ex_classify(struct ex *x, struct judge *j,
 			 const struct csv_record *rec);
 void ex_count_fields_(struct judge *j, enum outcome out);
