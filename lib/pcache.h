@@ -9,13 +9,18 @@
  * it compares the whole raw cell, not a hash.
  *
  * Bounded: a table per field (allocated on first use, grown while the
- * field repeats more than it holds, up to a limit), short cells only.
+ * field repeats more than it holds or its cells crowd some buckets, up
+ * to a limit), short cells only.
  * Dates, e-mail addresses and phone numbers are never cached: their
  * normalisers cost less than a lookup.  Adaptive: a field whose cells
  * rarely repeat (names) stops being looked up for a while and is tried
  * again later.  Results that depend on anything besides the bytes (a full
  * output buffer, memory) are never stored.  The table holds personal data:
  * it is wiped when freed.  One cache per field and per thread.
+ *
+ * A caller's loop may take the hit path in pieces (pcache_hit, then
+ * pcache_get_rest), call a direct field's normaliser itself
+ * (pcache_direct), and keep the empty cell's result (pcache_empty).
  */
 #ifndef KLUIS_PCACHE_H
 #define KLUIS_PCACHE_H
