@@ -432,6 +432,67 @@ static void crowded_buckets_grow(void)
 	pcache_free(c);
 }
 
+
+static void random_cells_agree(void)
+{
+	/* Cells drawn at random from a pool (short and long, valid and
+	 * not, some sharing their first and last bytes), in an order that
+	 * makes the tables grow, evict and carry their entries over: every
+	 * result through pcache_hit/pcache_get_rest and pcache_get as
+	 * pfield_normalise gives it. */
+	static const char alphabet[] = "aZ09 -@.+/\t\x07\xc3\xa9\xff";
+	static const char clean[] = "abcXYZ0189 -.@";
+	enum { POOL = 700, DRAWS = 40000 };
+	static char pool[POOL][72];
+	static size_t plen[POOL];
+	uint64_t rng = 0x2545f4914f6cdd1du, hits = 0;
+
+	for (size_t k = 0; k < POOL; k++) {
+		rng = rng * 6364136223846793005u + 1442695040888963407u;
+		plen[k] = 1 + (rng >> 33) % (k % 5 == 0 ? 70 : 18);
+		for (size_t i = 0; i < plen[k]; i++) {
+			rng = rng * 6364136223846793005u + 1442695040888963407u;
+			/* a third with any byte (mostly invalid), the rest
+			 * valid text */
+			pool[k][i] = k % 3 ? clean[(rng >> 33) %
+						   (sizeof clean - 1)]
+					   : alphabet[(rng >> 33) %
+						      (sizeof alphabet - 1)];
+		}
+		/* shared ends, a different middle */
+		if (k % 5 == 1 && plen[k - 1] > 17) {
+			memcpy(pool[k], pool[k - 1], plen[k - 1]);
+			plen[k] = plen[k - 1];
+			pool[k][plen[k] / 2] ^= 1;
+		}
+	}
+	for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+		struct pfield f;
+		struct pcache *c, *g;
+
+		typed_field(&f, types[t]);
+		f.max_length = 40;
+		c = pcache_new(&f);
+		g = pcache_new(&f);
+		CHECK(c != NULL && g != NULL);
+		for (size_t d = 0; d < DRAWS; d++) {
+			size_t k;
+
+			rng = rng * 6364136223846793005u + 1442695040888963407u;
+			/* mostly a popular few, sometimes anything */
+			k = (rng >> 33) % (d % 3 ? 60 : POOL);
+			if (!same_hit(c, &f, pool[k], plen[k], &hits) ||
+			    !same_get(g, &f, pool[k], plen[k])) {
+				CHECK(!"agree");
+				break;
+			}
+		}
+		pcache_free(c);
+		pcache_free(g);
+	}
+	CHECK(hits > 0);
+}
+
 const struct unit_case suite_pcache[] = {
 	{ "pcache: pcache_get agrees with pfield_normalise",
 	  get_agrees_with_pfield },
@@ -446,5 +507,6 @@ const struct unit_case suite_pcache[] = {
 	{ "pcache: pcache_hit and pcache_get_rest agree with pfield",
 	  hit_agrees_with_pfield },
 	{ "pcache: crowded buckets grow", crowded_buckets_grow },
+	{ "pcache: random cells agree", random_cells_agree },
 	{ NULL, NULL },
 };
