@@ -261,22 +261,6 @@ static const bool formula_start[256] = {
 	['@'] = true, ['\t'] = true, ['\r'] = true,
 };
 
-/*
- * Normalise the fields plan[from..to) of the record; whether it is
- * rejected.  Inline in its loop, with pcache_hit (the cache's hit path)
- * inline too, and the empty and invalid cases out of line: a call per
- * field was a visible part of an export.  What each field needs comes from one
- * jfield, resolved once per judge: where its cell and its result are,
- * an empty cell's result (the cell empty most often), whether it is
- * text (counted when it looks like a formula), and for the fields the
- * cache never caches (dates, e-mail addresses, phone numbers) their
- * normaliser, called here rather than through the cache's dispatch.
- * The loop carries as little as it can (the plan, the cells, the judge):
- * the lookup inlined in it needs the registers.  The fields without a
- * column, after the others in each part, are empty cells that nothing
- * normalises (and never an issue: such a field is neither required nor
- * read by the rule, or the columns would not have been accepted).
- */
 /* Field f has value v[0..n), noted as empty or formula-like if it is
  * (text: whether f may be a text field). */
 static inline __attribute__((always_inline)) void
@@ -291,6 +275,21 @@ have_value(struct judge *j, const struct jfield *f, const char *v, size_t n,
 		j->formula[j->n_formula++] = f->i;
 }
 
+/*
+ * Normalise the fields plan[from..to) of the record; whether it is
+ * rejected.  Inline in its loop, with pcache_hit (the cache's hit path)
+ * inline too, and the empty and invalid cases out of line: a call per
+ * field was a visible part of an export.  What each field needs comes
+ * from one jfield, resolved once per judge: where its cell and its
+ * result are, an empty cell's result (the cell empty most often),
+ * whether it is text (counted when it looks like a formula), and for the
+ * fields the cache never caches (dates, e-mail addresses, phone numbers)
+ * their normaliser, called here rather than through the cache's
+ * dispatch.  The loop carries as little as it can (the plan, the cells,
+ * the judge): the lookup inlined in it needs the registers.  The fields
+ * without a column come after the others in each part (plan[mid..to)):
+ * empty cells, with no cell to look at.
+ */
 static inline __attribute__((always_inline)) bool
 normalise(struct ex *x, struct judge *j, const struct csv_field *cf,
 	  size_t from, size_t mid, size_t to)
