@@ -37,6 +37,7 @@
 #include "banned.h"
 
 
+#define LIKELY(x) __builtin_expect(!!(x), 1)
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 /* ---- small helpers ---- */
@@ -45,14 +46,6 @@ static const char *base_name(const char *path)
 {
 	const char *s = strrchr(path, '/');
 	return s ? s + 1 : path;
-}
-
-static bool starts_like_formula(const char *v, size_t n)
-{
-	/* What spreadsheets evaluate when a cell starts with it (OWASP CSV
-	 * injection list). */
-	return n > 0 && (v[0] == '=' || v[0] == '+' || v[0] == '-' ||
-			 v[0] == '@' || v[0] == '\t' || v[0] == '\r');
 }
 
 static void note_issue(struct ex *x, struct judge *j, size_t field,
@@ -233,10 +226,10 @@ static int map_columns(struct ex *x, const struct csv_record *h,
 /* ---- one record ---- */
 
 /* A field without a usable value: empty in the record, and what the
- * protocol says that means (an issue; a reject unless blanked).  Returns
- * whether the record is rejected: a result, not a bool * of the caller's,
- * whose address would cost the stack-protector canary per record. */
-static __attribute__((noinline)) bool no_value(struct ex *x, struct judge *j,
+ * protocol says that means (an issue; a reject unless blanked, which
+ * sets j->reject: a flag in memory, not a value every field's loop
+ * carries). */
+static __attribute__((noinline)) void no_value(struct ex *x, struct judge *j,
 					       size_t i, ssize_t c, int rc,
 					       const char *why)
 {
@@ -247,63 +240,161 @@ static __attribute__((noinline)) bool no_value(struct ex *x, struct judge *j,
 	j->empty[j->n_empty++] = i;
 	if (rc == NORM_INVALID && f->blank_invalid && !f->required) {
 		note_issue(x, j, i, (size_t)c, why, true);
-		return false;
+		return;
 	}
 	if (rc == NORM_INVALID) {
 		note_issue(x, j, i, (size_t)c, why, false);
-		return true;
+		j->reject = true;
+		return;
 	}
 	if (f->required) {
 		note_issue(x, j, i, c >= 0 ? (size_t)c : SIZE_MAX,
 			   "required value missing", false);
-		return true;
+		j->reject = true;
 	}
-	return false;
 }
 
-/* Normalise the fields plan[from..to) of the record; whether it is
- * rejected.  Inline in its loop, with pcache_get's hit path inline too,
- * and the empty and invalid cases out of line: a call per field was a
- * visible part of an export.  Each field's cache, column and result
- * pointers come from one jfield, resolved once per judge. */
+/* A value that a spreadsheet would evaluate, by its first byte (OWASP
+ * CSV injection list). */
+static const bool formula_start[256] = {
+	['='] = true, ['+'] = true, ['-'] = true,
+	['@'] = true, ['\t'] = true, ['\r'] = true,
+};
+
+/* Field f has value v[0..n), noted as empty or formula-like if it is
+ * (text: whether f may be a text field). */
+static inline __attribute__((always_inline)) void
+have_value(struct judge *j, const struct jfield *f, const char *v, size_t n,
+	   bool text)
+{
+	*f->v = v;
+	*f->len = n;
+	if (UNLIKELY(!n))
+		j->empty[j->n_empty++] = f->i;
+	else if (text && f->text && formula_start[(unsigned char)*v])
+		j->formula[j->n_formula++] = f->i;
+}
+
+/*
+ * Normalise the fields plan[from..to) of the record; whether it is
+ * rejected.  Inline in its loop, with pcache_hit (the cache's hit path)
+ * inline too, and the empty and invalid cases out of line: a call per
+ * field was a visible part of an export.  What each field needs comes
+ * from one jfield, resolved once per judge: where its cell and its
+ * result are, an empty cell's result (the cell empty most often),
+ * whether it is text (counted when it looks like a formula), and for the
+ * fields the cache never caches (dates, e-mail addresses, phone numbers)
+ * their normaliser, called here rather than through the cache's
+ * dispatch.  The loop carries as little as it can (the plan, the cells,
+ * the judge): the lookup inlined in it needs the registers.  The fields
+ * without a column come after the others in each part (plan[mid..to)):
+ * empty cells, with no cell to look at.
+ */
 static inline __attribute__((always_inline)) bool
 normalise(struct ex *x, struct judge *j, const struct csv_field *cf,
-	  size_t from, size_t to)
+	  size_t from, size_t mid, size_t to)
 {
-	bool reject = false;
+	const struct jfield *f = j->plan + from;
 
-	for (const struct jfield *f = j->plan + from, *end = j->plan + to;
-	     f < end; f++) {
-		int rc = NORM_EMPTY;
+	j->reject = false;
+	for (const struct jfield *end = j->plan + mid; f < end; f++) {
+		const struct csv_field *c =
+			(const struct csv_field *)(const void *)((
+				const char *)cf + f->cell);
+		const struct pcache_entry_ *s;
+		int rc;
 
-		if (f->col >= 0)
-			rc = pcache_get(f->cache, cf[f->col].p, cf[f->col].len,
-					f->v, f->len, f->why);
-		if (rc == NORM_OK) {
-			if (UNLIKELY(!*f->len))
+		if (c->len == 0) {
+			if (LIKELY(f->empty_quiet)) {
+				/* what no_value does for it */
+				*f->v = "";
+				*f->len = 0;
 				j->empty[j->n_empty++] = f->i;
+				continue;
+			}
+			rc = f->empty_rc;
+			j->why = f->empty_why;
+			if (rc == NORM_OK) {
+				have_value(j, f, "", 0, false);
+				continue;
+			}
+		} else if (f->fn) {
+			rc = f->fn(f->f, c->p, c->len, f->out, &j->why);
+			if (LIKELY(rc == NORM_OK)) {
+				have_value(j, f,
+					   f->out->p ? (const char *)f->out->p
+						     : "",
+					   f->out->len, false);
+				continue;
+			}
+		} else if (LIKELY(s = pcache_hit(f->cache, c->p, c->len))) {
+			have_value(j, f, pcache_hit_value(s, c->len),
+				   pcache_hit_len(s), true);
+			continue;
 		} else {
-			reject |= no_value(x, j, f->i, f->col, rc,
-					   f->col >= 0 ? *f->why : NULL);
+			rc = pcache_get_rest(f->cache, c->p, c->len,
+					     &j->rest_v, &j->rest_n, &j->why);
+			if (rc == NORM_OK) {
+				have_value(j, f, j->rest_v, j->rest_n, true);
+				continue;
+			}
 		}
+		no_value(x, j, f->i, (ssize_t)f->col, rc, j->why);
 	}
-	return reject;
+	for (const struct jfield *end = j->plan + to; f < end; f++)
+		no_value(x, j, f->i, -1, NORM_EMPTY, NULL);
+	return j->reject;
 }
 
-/* The judge's plan, once the columns are mapped: x->order resolved. */
+/* The judge's plan, once the columns are mapped: x->order resolved, and
+ * in each part (the rule's fields, the others) the fields without a
+ * column moved after the others. */
 static __attribute__((noinline)) void make_plan(struct ex *x, struct judge *j)
 {
-	for (size_t k = 0; k < x->p->n_fields; k++) {
-		size_t i = x->order[k];
+	const struct pfield *pf = x->p->fields;
+	size_t k = 0;
 
-		j->plan[k] = (struct jfield){ j->cache[i], &j->v[i],
-					      &j->lens[i], &j->why[i],
-					      x->col_of[i], i };
+	for (int part = 0; part < 2; part++) {
+		size_t from = part ? x->n_rule : 0;
+		size_t to = part ? x->p->n_fields : x->n_rule;
+
+		for (int absent = 0; absent < 2; absent++) {
+			for (size_t o = from; o < to; o++) {
+				size_t i = x->order[o];
+				struct jfield *f = &j->plan[k];
+
+				if ((x->col_of[i] < 0) != absent)
+					continue;
+				k++;
+				*f = (struct jfield){ .cache = j->cache[i],
+						      .v = &j->v[i],
+						      .len = &j->lens[i],
+						      .i = i };
+				if (absent)
+					continue;
+				f->col = (size_t)x->col_of[i];
+				f->cell = f->col * sizeof(struct csv_field);
+				f->text = pf[i].type == PF_TEXT;
+				f->empty_known = pcache_empty(
+					f->cache, &f->empty_rc, &f->empty_why);
+				/* (the loop does not look for formulas in
+				 * what it calls a normaliser for itself) */
+				if (f->text || !pcache_direct(f->cache, &f->fn,
+							      &f->f, &f->out))
+					f->fn = NULL;
+				/* See no_value. */
+				f->empty_quiet = f->empty_known &&
+						 f->empty_rc == NORM_EMPTY &&
+						 !pf[i].required;
+			}
+			if (!absent)
+				j->plan_mid[part] = k;
+		}
 	}
 	j->plan_ready = true;
 }
 
-void ex_count_fields(struct judge *j, enum outcome out)
+void ex_count_fields_(struct judge *j, enum outcome out)
 {
 	for (size_t k = 0; k < j->n_pend; k++) {
 		const struct pending_issue *pi = &j->pend[k];
@@ -323,6 +414,7 @@ enum outcome ex_classify(struct ex *x, struct judge *j,
 
 	j->n_pend = 0;
 	j->n_empty = 0;
+	j->n_formula = 0;
 	if (UNLIKELY(!j->plan_ready))
 		make_plan(x, j);
 	if (rec->problem) {
@@ -349,34 +441,27 @@ enum outcome ex_classify(struct ex *x, struct judge *j,
 	 * not prefetched ahead: the tables are small enough to stay in
 	 * cache, and the prefetching pass cost 5 % of an export's
 	 * instructions for no gain in time.) */
-	if (normalise(x, j, rec->fields, 0, x->n_rule))
+	if (normalise(x, j, rec->fields, 0, j->plan_mid[0], x->n_rule))
 		return REJECTED;
 	if (p->selection && !psel_eval_len(p->selection, j->v, j->lens)) {
 		j->n_pend = 0; /* out of scope: not our business */
 		return EXCLUDED;
 	}
-	return normalise(x, j, rec->fields, x->n_rule, p->n_fields)
+	return normalise(x, j, rec->fields, x->n_rule, j->plan_mid[1],
+			 p->n_fields)
 		       ? REJECTED
 		       : SELECTED;
 }
 
-void ex_field_stats(struct ex *x, struct judge *j)
+void ex_field_stats(struct judge *j)
 {
-	const size_t *restrict lens = j->lens;
-	const char *const *restrict v = j->v;
 	struct fstats *restrict st = j->stats;
-	const size_t *restrict text = x->text;
-	const size_t n_text = x->n_text;
 
-	/* The empty fields were listed as they were normalised; the
-	 * formula check is for the text fields only. */
+	/* Both lists were made as the fields were normalised. */
 	for (size_t k = 0; k < j->n_empty; k++)
 		st[j->empty[k]].empty++;
-	for (size_t k = 0; k < n_text; k++) {
-		size_t i = text[k];
-
-		st[i].formula += starts_like_formula(v[i], lens[i]);
-	}
+	for (size_t k = 0; k < j->n_formula; k++)
+		st[j->formula[k]].formula++;
 }
 
 bool ex_column_key(struct ex *x, const struct csv_record *rec,
@@ -538,13 +623,13 @@ int ex_judge_init(struct ex *x, struct judge *j, struct fstats *stats)
 	j->stats = stats;
 	j->v = calloc(n, sizeof *j->v);
 	j->lens = calloc(n, sizeof *j->lens);
-	j->why = calloc(n, sizeof *j->why);
 	j->pend = calloc(n + 2, sizeof *j->pend);
 	j->empty = calloc(n, sizeof *j->empty);
+	j->formula = calloc(n, sizeof *j->formula);
 	j->cache = calloc(n, sizeof *j->cache);
 	j->plan = calloc(n, sizeof *j->plan);
-	if (!j->v || !j->lens || !j->why || !j->pend ||
-	    !j->empty || !j->cache || !j->plan)
+	if (!j->v || !j->lens || !j->pend ||
+	    !j->empty || !j->formula || !j->cache || !j->plan)
 		return -1;
 	/* The caches hold the values too (wiped when freed). */
 	for (size_t i = 0; i < n; i++)
@@ -562,9 +647,9 @@ void ex_judge_free(struct ex *x, struct judge *j)
 	free(j->plan);
 	free(j->v);
 	free(j->lens);
-	free(j->why);
 	free(j->pend);
 	free(j->empty);
+	free(j->formula);
 	memset(j, 0, sizeof *j);
 }
 
@@ -575,19 +660,16 @@ static int setup(struct ex *x, struct kerr *e)
 
 	x->col_of = calloc(n, sizeof *x->col_of);
 	x->in_rule = calloc(n, sizeof *x->in_rule);
-	x->text = calloc(n, sizeof *x->text);
 	x->order = calloc(n, sizeof *x->order);
 	x->stats = calloc(n, sizeof *x->stats);
 	x->field_names = calloc(n, sizeof *x->field_names);
-	if (!x->col_of || !x->in_rule || !x->text || !x->order ||
+	if (!x->col_of || !x->in_rule || !x->order ||
 	    !x->stats || !x->field_names ||
 	    ex_judge_init(x, &x->seq, x->stats))
 		return kerr_set(e, KERR_NOMEM, "export", "out of memory");
 	for (size_t i = 0; i < n; i++) {
 		x->in_rule[i] = p->selection &&
 				psel_uses_field(p->selection, i);
-		if (p->fields[i].type == PF_TEXT)
-			x->text[x->n_text++] = i;
 		x->field_names[i] = p->fields[i].name;
 	}
 	/* The rule's fields first, each part in field order (which is the
@@ -627,7 +709,6 @@ static void teardown(struct ex *x)
 	ex_judge_free(x, &x->seq);
 	free(x->col_of);
 	free(x->in_rule);
-	free(x->text);
 	free(x->order);
 	free(x->stats);
 	free(x->field_names);
@@ -857,7 +938,7 @@ static int read_header(struct ex *x, struct kerr *e)
 	return map_columns(x, &h, e);
 }
 
-bool ex_blank_row(const struct csv_record *rec)
+bool ex_blank_row_(const struct csv_record *rec)
 {
 	if (rec->problem)
 		return false;
@@ -947,7 +1028,7 @@ static int seq_records(struct ex *x, uint64_t until, bool *eof,
 		out = ex_classify(x, j, &rec);
 		ex_count_fields(j, out);
 		if (out == SELECTED) {
-			ex_field_stats(x, j);
+			ex_field_stats(j);
 			if (x->pw &&
 			    (rc = pkg_write_record(x->pw, j->v, j->lens, e)))
 				break;

@@ -53,15 +53,24 @@ struct pending_issue {
 	bool blanked;
 };
 
-/* One field of the record as judge normalises it: where its cell is and
- * where its result goes, resolved once (see ex_classify). */
+/* One field of the record as judge normalises it: where its cell is,
+ * where its result goes, how it is normalised and what an empty cell
+ * gives, resolved once (see make_plan). */
 struct jfield {
-	struct pcache *cache;
-	const char **v;              /* &j->v[i], &j->lens[i], &j->why[i] */
+	size_t cell;                 /* the cell: byte offset in the fields */
+	const char **v;              /* &j->v[i], &j->lens[i] */
 	size_t *len;
-	const char **why;
-	ssize_t col;                 /* register column, or -1 */
+	struct pcache *cache;
+	pfield_fn fn;                /* direct fields: called in the loop */
+	const struct pfield *f;      /* fn's field */
+	struct kbuf *out;            /* fn's output (the cache's own) */
 	size_t i;                    /* protocol field index */
+	size_t col;                  /* register column (if it has one) */
+	const char *empty_why;       /* an empty cell's result, if known */
+	int empty_rc;
+	bool empty_known;
+	bool empty_quiet;            /* known, and neither issue nor reject */
+	bool text;                   /* counted when it looks like a formula */
 };
 
 /* What judging a record needs besides the shared, read-only setup: the
@@ -73,12 +82,20 @@ struct judge {
 	struct jfield *plan;         /* the fields in x->order, once the
 				      * columns are known (plan_ready) */
 	bool plan_ready;
+	size_t plan_mid[2];          /* per part: where the fields without a
+				      * column start */
+	bool reject;                 /* of the part being normalised */
+	/* Why the field at hand has no value, and its value when the cache
+	 * did not hit (not locals: their address would cost the stack
+	 * protector per record). */
+	const char *why, *rest_v;
+	size_t rest_n;
 	const char **v;
 	size_t *lens;
-	const char **why;            /* per field: why it has no value */
 	struct pending_issue *pend;
 	size_t n_pend;
 	size_t *empty, n_empty;      /* fields of the record left empty */
+	size_t *formula, n_formula;  /* text fields that look like formulas */
 	struct fstats *stats;        /* where the per-field counts go */
 	char key[EX_LINE_KEY];
 };
@@ -107,7 +124,6 @@ struct ex {
 	ssize_t *col_of;             /* field index → column or -1 */
 	ssize_t key_col;
 	bool *in_rule;               /* field read by the selection rule */
-	size_t *text, n_text;        /* the fields of type text */
 	size_t *order;               /* fields as normalised: the rule's
 				      * (n_rule of them) first */
 	size_t n_rule;
@@ -132,11 +148,29 @@ struct ex {
 /* Judging one record (any thread, its own judge). */
 int ex_judge_init(struct ex *x, struct judge *j, struct fstats *stats);
 void ex_judge_free(struct ex *x, struct judge *j);
-bool ex_blank_row(const struct csv_record *rec);
+bool ex_blank_row_(const struct csv_record *rec);
+/* Whether a record is a row of bare delimiters and blanks (inline: a
+ * record's first byte mostly says it is not). */
+static inline bool ex_blank_row(const struct csv_record *rec)
+{
+	const struct csv_field *f = rec->fields;
+
+	if (rec->problem)
+		return false;
+	if (rec->n && f->len && f->p[0] != ' ' && f->p[0] != '\t')
+		return false;
+	return ex_blank_row_(rec);
+}
 enum outcome ex_classify(struct ex *x, struct judge *j,
 			 const struct csv_record *rec);
-void ex_count_fields(struct judge *j, enum outcome out);
-void ex_field_stats(struct ex *x, struct judge *j);
+void ex_count_fields_(struct judge *j, enum outcome out);
+/* The per-field counts of a record's issues (inline: most have none). */
+static inline void ex_count_fields(struct judge *j, enum outcome out)
+{
+	if (j->n_pend)
+		ex_count_fields_(j, out);
+}
+void ex_field_stats(struct judge *j);
 /* A record's source key: the key column's value (trimmed), or, when
  * there is none or it is empty or too long, "line:N" for its first line.
  * ex_column_key gives the first (false: use the line); ex_line_key

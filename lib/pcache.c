@@ -19,13 +19,16 @@
  *
  * Size: a table starts at PC_MIN_BITS buckets (8 KiB: most of a
  * register's columns hold a few dozen to a few hundred distinct cells)
- * and grows fourfold, up to PC_MAX_BITS, at the end of a window of
- * lookups that missed more than one in PC_GROW_DIV while the table was
- * three quarters full: a column that repeats more cells than the table
- * holds.  The register's block, the output and the other fields' tables
- * share the cache with it, so a table no larger than its field needs
- * leaves them room.  Growing starts over with an empty table (the cells
- * come back as they repeat), on the call after the window ends: the
+ * and grows, up to PC_MAX_BITS, at the end of a window of lookups that
+ * missed more than one in PC_GROW_DIV while the table was three quarters
+ * full (fourfold: a column that repeats more cells than the table holds,
+ * such as surnames), or that stored more than one in PC_EVICT_DIV into a
+ * full bucket (twofold: a few dozen cells, which fit, but not in the
+ * buckets they hash to, pushing each other out for good: a steady 1-3 %
+ * of misses, each a normaliser's call).  The register's block, the
+ * output and the other fields' tables share the cache with it, so a table
+ * no larger than its field needs leaves them room.  A larger table starts
+ * with the old one's entries, on the call after the window ends: the
  * value pcache_get handed out lives in the old one until then.  The
  * empty cell is kept apart (pcache.h) and is not counted as a lookup.
  *
@@ -62,7 +65,7 @@
 #define UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 #define PC_MIN_BITS 4u           /* buckets of a new table: 2^4 */
-#define PC_MAX_BITS 8u           /* the largest table: 2^8 buckets */
+#define PC_MAX_BITS 10u          /* the largest table: 2^10 buckets */
 #define PC_GROW_BITS 2u          /* growing multiplies the buckets by 4 */
 #define PC_WAYS PCACHE_WAYS_
 #define PC_KV PCACHE_KV_
@@ -71,6 +74,7 @@
 #define PC_WINDOW 4096u          /* lookups per window */
 #define PC_MIN_HIT_DIV 2u        /* off below 1/2 hits in a window */
 #define PC_GROW_DIV 16u          /* grow above 1/16 misses in a window */
+#define PC_EVICT_DIV 256u        /* or above 1/256 lookups evicting */
 #define PC_BACKOFF (64u * PC_WINDOW) /* calls without lookups when off */
 
 #define HIGHS 0x8080808080808080u
@@ -83,6 +87,7 @@ _Static_assert(PC_MAX_BITS + 8 <= 32, "tag bits apart from bucket bits");
 struct pcache {
 	struct pcache_hot_ h;    /* what the inline hit path reads */
 	uint32_t misses;         /* of this window */
+	uint32_t evicted;        /* of this window: stores into full buckets */
 	pfield_fn fn;            /* f's normaliser */
 	const struct pfield *f;
 	struct kbuf own;         /* pcache_get's value after a miss */
@@ -91,7 +96,7 @@ struct pcache {
 	size_t used;             /* entries in use */
 	unsigned clock;          /* the way the next full bucket gives up */
 	bool no_table;           /* allocation failed: never try again */
-	bool grow;               /* a larger table on the next call */
+	unsigned grow;           /* bits more on the next call (0: none) */
 	/* Reasons are static strings; entries keep their index here.
 	 * reasons[0] is NULL, the reason of valid and empty results. */
 	const char *reasons[1 + PC_REASONS];
@@ -133,23 +138,45 @@ static void table_free(struct pcache *c)
 	c->used = 0;
 }
 
-/* A zeroed table of 2^bits buckets in place of the old one (wiped); on
- * failure the old one stays.  The tag words first, then the entries, each
- * in a cache line of its own. */
+/* A table of 2^bits buckets in place of the old one (wiped), holding
+ * the old one's entries (those that find a free way); on failure the old
+ * one stays.  The tag words first, then the entries, each in a cache line
+ * of its own. */
 static bool table_new(struct pcache *c, unsigned bits)
 {
-	size_t n = table_bytes(bits);
+	size_t n = table_bytes(bits), nb = (size_t)1 << bits, used = 0;
 	uint64_t *t = aligned_alloc(sizeof(struct pcache_entry_), n);
+	struct pcache_entry_ *e;
 
 	if (!t)
 		return false;
 	memset(t, 0, n);
+	e = (struct pcache_entry_ *)(void *)(t + nb);
+	for (size_t k = 0; c->tags && k < ((size_t)PC_WAYS << c->bits); k++) {
+		const struct pcache_entry_ *s = &c->h.e[k];
+		uint64_t wa, wb, h, free_ways;
+		size_t bkt, way;
+
+		if (!s->klen)
+			continue;
+		pcache_key_words_(s->kv, s->klen, &wa, &wb);
+		h = pcache_hash_(s->klen, wa, wb);
+		bkt = (size_t)(h >> (64 - bits));
+		free_ways = ~t[bkt] & HIGHS;
+		if (!free_ways)
+			continue;
+		way = (size_t)__builtin_ctzll(free_ways) / 8;
+		e[bkt * PC_WAYS + way] = *s;
+		t[bkt] |= pcache_tag_(h) << (8 * way);
+		used++;
+	}
 	table_free(c);
 	c->tags = t;
-	c->h.e = (struct pcache_entry_ *)(void *)(t + ((size_t)1 << bits));
+	c->h.e = e;
 	c->bits = bits;
 	c->h.shift = 64 - bits;
 	c->h.live = t;
+	c->used = used;
 	return true;
 }
 
@@ -200,6 +227,7 @@ static void store(struct pcache *c, const char *in, size_t len, int rc,
 		c->used++;
 	} else {
 		way = c->clock++ % PC_WAYS;
+		c->evicted++;
 	}
 	s = &c->h.e[bkt * PC_WAYS + way];
 	if (s->klen)
@@ -230,7 +258,13 @@ static NOINLINE int window_end(struct pcache *c, int rc)
 	    c->bits < PC_MAX_BITS) {
 		/* Another window, with room, from the next call on: the
 		 * value pcache_get just handed out is in this table. */
-		c->grow = true;
+		c->grow = PC_GROW_BITS;
+		c->h.live = NULL;
+	} else if (c->evicted > PC_WINDOW / PC_EVICT_DIV &&
+		   c->bits < PC_MAX_BITS) {
+		/* Cells that keep pushing each other out of full buckets
+		 * in a table with room elsewhere: twice the buckets. */
+		c->grow = 1;
 		c->h.live = NULL;
 	} else if (hits < PC_WINDOW / PC_MIN_HIT_DIV) {
 		c->skip = PC_BACKOFF;
@@ -238,6 +272,7 @@ static NOINLINE int window_end(struct pcache *c, int rc)
 	}
 	c->h.left = PC_WINDOW;
 	c->misses = 0;
+	c->evicted = 0;
 	return rc;
 }
 
@@ -303,9 +338,9 @@ static int uncached(struct pcache *c, const char *in, size_t len,
 	if (len == 0)
 		return empty_cell(c, in, out, why);
 	if (c->grow) {
-		unsigned bits = c->bits + PC_GROW_BITS;
+		unsigned bits = c->bits + c->grow;
 
-		c->grow = false;
+		c->grow = 0;
 		if (!table_new(c, bits > PC_MAX_BITS ? PC_MAX_BITS : bits))
 			c->h.live = c->tags; /* the old one, then */
 	}
@@ -320,6 +355,30 @@ static int uncached(struct pcache *c, const char *in, size_t len,
 	return miss(c, in, len, out, why);
 }
 
+bool pcache_direct(struct pcache *c, pfield_fn *fn, const struct pfield **f,
+		   struct kbuf **out)
+{
+	if (!c->h.direct)
+		return false;
+	*fn = c->fn;
+	*f = c->f;
+	*out = &c->own;
+	return true;
+}
+
+bool pcache_empty(struct pcache *c, int *rc, const char **why)
+{
+	const char *w;
+
+	if (!c->h.empty_known)
+		empty_cell(c, "", &c->own, &w);
+	if (!c->h.empty_known)
+		return false;
+	*rc = c->h.empty_rc;
+	*why = c->h.empty_why;
+	return true;
+}
+
 /* The out-of-line parts of pcache_get (pcache.h). */
 int pcache_get_slow_(struct pcache *c, const char *in, size_t len,
 		     const char **v, size_t *vlen, const char **why)
@@ -330,6 +389,17 @@ int pcache_get_slow_(struct pcache *c, const char *in, size_t len,
 	*v = c->own.p ? (const char *)c->own.p : "";
 	*vlen = c->own.len;
 	return rc;
+}
+
+int pcache_get_rest(struct pcache *c, const char *in, size_t len,
+		    const char **v, size_t *vlen, const char **why)
+{
+	/* What pcache_hit did not look up, pcache_get does as always. */
+	if (!c->h.live || len == 0 || len >= PC_KV)
+		return pcache_get(c, in, len, v, vlen, why);
+	if (c->h.found)
+		return pcache_get_other_(c, c->h.found, why);
+	return pcache_get_miss_(c, in, len, v, vlen, why);
 }
 
 int pcache_get_miss_(struct pcache *c, const char *in, size_t len,

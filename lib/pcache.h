@@ -9,13 +9,18 @@
  * it compares the whole raw cell, not a hash.
  *
  * Bounded: a table per field (allocated on first use, grown while the
- * field repeats more than it holds, up to a limit), short cells only.
+ * field repeats more than it holds or its cells crowd some buckets, up
+ * to a limit), short cells only.
  * Dates, e-mail addresses and phone numbers are never cached: their
  * normalisers cost less than a lookup.  Adaptive: a field whose cells
  * rarely repeat (names) stops being looked up for a while and is tried
  * again later.  Results that depend on anything besides the bytes (a full
  * output buffer, memory) are never stored.  The table holds personal data:
  * it is wiped when freed.  One cache per field and per thread.
+ *
+ * A caller's loop may take the hit path in pieces (pcache_hit, then
+ * pcache_get_rest), call a direct field's normaliser itself
+ * (pcache_direct), and keep the empty cell's result (pcache_empty).
  */
 #ifndef KLUIS_PCACHE_H
 #define KLUIS_PCACHE_H
@@ -78,6 +83,9 @@ struct pcache_hot_ {
 	unsigned shift;          /* 64 - log2(buckets) */
 	uint32_t left;           /* lookups left in this window */
 	bool direct;             /* never cached: see pcache.c */
+	/* What pcache_hit found when it did not hit: an entry with another
+	 * result, or NULL for a miss (for pcache_get_rest). */
+	const struct pcache_entry_ *found;
 	/* The empty cell's result, once known (not counted as a lookup). */
 	bool empty_known;
 	int empty_rc;
@@ -106,21 +114,27 @@ static inline uint64_t pcache_load32_(const uint8_t *p)
 	return w;
 }
 
+/* A cell's length class: what its words are (pcache_key_words_). */
+enum { PCACHE_SHORT_, PCACHE_MID_, PCACHE_LONG_ };
+
 /*
  * Two words that together hold every byte of p[0..len), 1 <= len, when
  * len <= 16, read without going outside it: the first and the last 8
  * bytes (overlapping when len < 16), the first and last 4 when len < 8,
  * or the first, middle and last byte when len < 4.  Cells of one length
  * are equal iff their words are.  Longer cells also have the words at
- * 8, 16, ... below len - 8 (see pcache_same_).
+ * 8, 16, ... below len - 8 (see pcache_same_).  cls is len's class, a
+ * constant where the lookup is inlined: each class gets its own code,
+ * with no test of the length left in it.
  */
-static inline void pcache_key_words_(const uint8_t *p, size_t len,
-				     uint64_t *a, uint64_t *b)
+static inline __attribute__((always_inline)) void
+pcache_key_words_cls_(const uint8_t *p, size_t len, int cls, uint64_t *a,
+		      uint64_t *b)
 {
-	if (len >= 8) {
+	if (cls == PCACHE_LONG_) {
 		*a = pcache_load64_(p);
 		*b = pcache_load64_(p + len - 8);
-	} else if (len >= 4) {
+	} else if (cls == PCACHE_MID_) {
 		*a = pcache_load32_(p);
 		*b = pcache_load32_(p + len - 4);
 	} else {
@@ -128,6 +142,17 @@ static inline void pcache_key_words_(const uint8_t *p, size_t len,
 		     (uint64_t)p[len - 1] << 16;
 		*b = 0;
 	}
+}
+
+static inline int pcache_class_(size_t len)
+{
+	return len >= 8 ? PCACHE_LONG_ : len >= 4 ? PCACHE_MID_ : PCACHE_SHORT_;
+}
+
+static inline void pcache_key_words_(const uint8_t *p, size_t len,
+				     uint64_t *a, uint64_t *b)
+{
+	pcache_key_words_cls_(p, len, pcache_class_(len), a, b);
 }
 
 /* The hash of a cell of len bytes with words a, b (the middle of a
@@ -148,36 +173,39 @@ static inline uint64_t pcache_tag_(uint64_t h)
 	return (uint64_t)(((uint8_t)(h >> 32)) | 0x80u);
 }
 
-/* Whether entry s holds the cell p[0..len) with words a, b. */
-static inline bool pcache_same_(const struct pcache_entry_ *s,
-				const uint8_t *p, size_t len, uint64_t a,
-				uint64_t b)
+/* Whether entry s holds the cell p[0..len) of class cls with words a,
+ * b. */
+static inline __attribute__((always_inline)) bool
+pcache_same_(const struct pcache_entry_ *s, const uint8_t *p, size_t len,
+	     int cls, uint64_t a, uint64_t b)
 {
 	uint64_t sa, sb;
 
 	if (s->klen != len)
 		return false;
-	pcache_key_words_(s->kv, len, &sa, &sb);
+	pcache_key_words_cls_(s->kv, len, cls, &sa, &sb);
 	if (sa != a || sb != b)
 		return false;
-	for (size_t i = 8; i + 8 < len; i += 8)
-		if (pcache_load64_(s->kv + i) != pcache_load64_(p + i))
-			return false;
+	if (cls == PCACHE_LONG_ && len > 16)
+		for (size_t i = 8; i + 8 < len; i += 8)
+			if (pcache_load64_(s->kv + i) !=
+			    pcache_load64_(p + i))
+				return false;
 	return true;
 }
 
-/* The entry that holds the cell p[0..len), 1 <= len < PCACHE_KV_, in
- * the live table t; NULL if none does. */
+/* The entry that holds the cell p[0..len), 1 <= len < PCACHE_KV_, of
+ * class cls, in the live table t; NULL if none does. */
 static inline __attribute__((always_inline)) const struct pcache_entry_ *
-pcache_find_(const struct pcache_hot_ *h, const uint64_t *t,
-	     const uint8_t *p, size_t len)
+pcache_find_cls_(const struct pcache_hot_ *h, const uint64_t *t,
+		 const uint8_t *p, size_t len, int cls)
 {
 	const uint64_t ones = 0x0101010101010101u;
 	uint64_t wa, wb, hash, x, m;
 	const struct pcache_entry_ *b;
 	size_t bkt;
 
-	pcache_key_words_(p, len, &wa, &wb);
+	pcache_key_words_cls_(p, len, cls, &wa, &wb);
 	hash = pcache_hash_(len, wa, wb);
 	bkt = (size_t)(hash >> h->shift);
 	/* A zero byte of x is a way whose tag matches; m marks it (and
@@ -192,10 +220,22 @@ pcache_find_(const struct pcache_hot_ *h, const uint64_t *t,
 				const char *)b + (size_t)__builtin_ctzll(m) *
 							 8 - 7 * 8);
 
-		if (pcache_same_(s, p, len, wa, wb))
+		if (pcache_same_(s, p, len, cls, wa, wb))
 			return s;
 	}
 	return NULL;
+}
+
+/* The same for a cell of any class (one copy of the lookup per class). */
+static inline __attribute__((always_inline)) const struct pcache_entry_ *
+pcache_find_(const struct pcache_hot_ *h, const uint64_t *t,
+	     const uint8_t *p, size_t len)
+{
+	if (len >= 8)
+		return pcache_find_cls_(h, t, p, len, PCACHE_LONG_);
+	if (len >= 4)
+		return pcache_find_cls_(h, t, p, len, PCACHE_MID_);
+	return pcache_find_cls_(h, t, p, len, PCACHE_SHORT_);
 }
 
 static inline __attribute__((always_inline)) int
@@ -227,6 +267,74 @@ pcache_get(struct pcache *c, const char *in, size_t len,
 		pcache_window_end_(c);
 	return NORM_OK;
 }
+
+static inline __attribute__((always_inline)) const struct pcache_entry_ *
+pcache_hit(struct pcache *c, const char *in, size_t len)
+{
+	struct pcache_hot_ *h = (struct pcache_hot_ *)(void *)c;
+	const uint64_t *t = h->live;
+	const struct pcache_entry_ *s;
+
+	/* (the loops that call it know that len is not 0) */
+	if (!t || len == 0 || len >= PCACHE_KV_)
+		return NULL;
+	s = pcache_find_(h, t, (const uint8_t *)in, len);
+	if (!s || __builtin_expect(s->state != NORM_OK + 1, 0)) {
+		h->found = s;
+		return NULL;
+	}
+	if (--h->left == 0)
+		pcache_window_end_(c);
+	return s;
+}
+
+static inline const char *pcache_hit_value(const struct pcache_entry_ *s,
+					   size_t len)
+{
+	return (const char *)s->kv + len;
+}
+
+static inline size_t pcache_hit_len(const struct pcache_entry_ *s)
+{
+	return s->vlen;
+}
+
+/*
+ * For a field the cache never caches (direct: see pcache.c): its
+ * normaliser, field and output buffer, so that a caller's loop can call
+ * the normaliser itself, as pcache_get would, without going through the
+ * cache (*fn)(*f, in, len, *out, why) is then pcache_get's result, with
+ * the value in (*out)->p ("" while that is NULL) and (*out)->len, valid
+ * until the next call on c.  false (and nothing set) for a cached field.
+ */
+bool pcache_direct(struct pcache *c, pfield_fn *fn, const struct pfield **f,
+		   struct kbuf **out);
+
+/*
+ * The result for the empty cell (rc, and *why), worked out once and
+ * remembered: true when it is a function of the bytes alone, as it is
+ * unless memory ran out, and the value is empty (false: ask pcache_get).
+ * It is the same for every call on c, so a caller may keep it.
+ */
+bool pcache_empty(struct pcache *c, int *rc, const char **why);
+
+/*
+ * pcache_get in two parts, for a caller's loop that puts the value where
+ * it wants it once the lookup is done (holding its pointers across the
+ * lookup cost registers the lookup needs).  pcache_hit(c, in, len) is the
+ * entry holding the cell's result when that is NORM_OK (counted as a
+ * lookup): its value is pcache_hit_value(s, len), pcache_hit_len(s), with
+ * pcache_get's lifetime.  NULL when it is anything else: then, right
+ * after it (no other call on c between), pcache_get_rest(c, in, len, v,
+ * vlen, why) with the same cell is pcache_get's result.  Inline: below.
+ */
+static inline __attribute__((always_inline)) const struct pcache_entry_ *
+pcache_hit(struct pcache *c, const char *in, size_t len);
+static inline const char *pcache_hit_value(const struct pcache_entry_ *s,
+					   size_t len);
+static inline size_t pcache_hit_len(const struct pcache_entry_ *s);
+int pcache_get_rest(struct pcache *c, const char *in, size_t len,
+		    const char **v, size_t *vlen, const char **why);
 
 /* Lookups and hits so far (for tests and tuning). */
 void pcache_stats(const struct pcache *c, uint64_t *lookups, uint64_t *hits);

@@ -165,7 +165,7 @@ static void judge_block(struct ex *x, struct judge *j, struct block *b)
 		if (out != SELECTED)
 			continue;
 		b->n_sel++;
-		ex_field_stats(x, j);
+		ex_field_stats(j);
 		if (x->pw &&
 		    pkg_escape_record(nf, j->v, j->lens, &b->pkg, &e)) {
 			b->reseq = true;
