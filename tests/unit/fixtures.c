@@ -43,3 +43,22 @@ void fixture_rm_tree(const char *dir)
 	closedir(d);
 	rmdir(dir);
 }
+
+static struct penum_value fxp_types[] = {
+	{ .value = "gezinsopvang" },
+	{ .value = "groepsopvang" },
+	{ .value = "buitenschoolse opvang" },
+};
+
+const struct pfield fixture_psel_fields[FXP_N] = {
+	{ .index = FXP_START, .name = "startdatum", .type = PF_DATE },
+	{ .index = FXP_STOP, .name = "datum_stopzetting", .type = PF_DATE },
+	{ .index = FXP_CAP, .name = "capaciteit", .type = PF_INT,
+	  .has_min = true, .min = 1, .has_max = true, .max = 500 },
+	{ .index = FXP_TYPE, .name = "vergunningstype", .type = PF_ENUM,
+	  .values = fxp_types, .n_values = 3 },
+	{ .index = FXP_IKT, .name = "ikt", .type = PF_BOOL,
+	  .true_value = "ja", .false_value = "nee" },
+	{ .index = FXP_GEM, .name = "gemeente", .type = PF_TEXT },
+	{ .index = FXP_MAIL, .name = "email", .type = PF_EMAIL },
+};

@@ -189,6 +189,24 @@ static void unique_cells_turn_it_off(void)
 	pcache_free(c);
 }
 
+/* pfield_normalise's result (ra, wa, a) and the cache's (rb, v, vlen, wb)
+ * are the same; says so when not. */
+static int agree(const char *how, const struct pfield *f, size_t len,
+		 const struct kbuf *a, int ra, const char *wa, int rb,
+		 const char *v, size_t vlen, const char *wb)
+{
+	int ok = ra == rb &&
+		 (ra == NORM_OK ? vlen == a->len && v[vlen] == '\0' &&
+					  (vlen == 0 ||
+					   memcmp(a->p, v, vlen) == 0)
+				: wa == wb);
+
+	if (!ok)
+		printf("# %s %s: cell of %zu bytes: %d/%s vs %d/%s\n", how,
+		       f->name, len, ra, wa ? wa : "-", rb, wb ? wb : "-");
+	return ok;
+}
+
 /* pcache_get of one cell against pfield_normalise; 1 if they agree (the
  * value for NORM_OK, the reason otherwise). */
 static int same_get(struct pcache *c, const struct pfield *f, const char *in,
@@ -201,13 +219,7 @@ static int same_get(struct pcache *c, const struct pfield *f, const char *in,
 
 	ra = pfield_normalise(f, in, len, &a, &wa);
 	rb = pcache_get(c, in, len, &v, &vlen, &wb);
-	ok = ra == rb &&
-	     (ra == NORM_OK ? vlen == a.len && v[vlen] == '\0' &&
-				      (vlen == 0 || memcmp(a.p, v, vlen) == 0)
-			    : wa == wb);
-	if (!ok)
-		printf("# get %s: cell of %zu bytes: %d/%s vs %d/%s\n", f->name,
-		       len, ra, wa ? wa : "-", rb, wb ? wb : "-");
+	ok = agree("get", f, len, &a, ra, wa, rb, v, vlen, wb);
 	kbuf_free(&a);
 	return ok;
 }
@@ -232,13 +244,7 @@ static int same_hit(struct pcache *c, const struct pfield *f, const char *in,
 	} else {
 		rb = pcache_get_rest(c, in, len, &v, &vlen, &wb);
 	}
-	ok = ra == rb &&
-	     (ra == NORM_OK ? vlen == a.len && v[vlen] == '\0' &&
-				      (vlen == 0 || memcmp(a.p, v, vlen) == 0)
-			    : wa == wb);
-	if (!ok)
-		printf("# hit %s: cell of %zu bytes: %d/%s vs %d/%s\n",
-		       f->name, len, ra, wa ? wa : "-", rb, wb ? wb : "-");
+	ok = agree("hit", f, len, &a, ra, wa, rb, v, vlen, wb);
 	kbuf_free(&a);
 	return ok;
 }

@@ -16,28 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixtures.h"
 #include "psel.h"
 #include "unit.h"
 
-enum { F_START, F_STOP, F_CAP, F_TYPE, F_IKT, F_GEM, F_MAIL, N_F };
-
-static struct penum_value types[] = {
-	{ .value = "gezinsopvang" },
-	{ .value = "groepsopvang" },
-	{ .value = "buitenschoolse opvang" },
+/* The fields of the psel suites (fixtures.c), under short names. */
+enum {
+	F_START = FXP_START, F_STOP = FXP_STOP, F_CAP = FXP_CAP,
+	F_TYPE = FXP_TYPE, F_IKT = FXP_IKT, F_GEM = FXP_GEM,
+	F_MAIL = FXP_MAIL, N_F = FXP_N
 };
-
-static const struct pfield fields[N_F] = {
-	{ .index = F_START, .name = "startdatum", .type = PF_DATE },
-	{ .index = F_STOP, .name = "datum_stopzetting", .type = PF_DATE },
-	{ .index = F_CAP, .name = "capaciteit", .type = PF_INT },
-	{ .index = F_TYPE, .name = "vergunningstype", .type = PF_ENUM,
-	  .values = types, .n_values = 3 },
-	{ .index = F_IKT, .name = "ikt", .type = PF_BOOL, .true_value = "ja",
-	  .false_value = "nee" },
-	{ .index = F_GEM, .name = "gemeente", .type = PF_TEXT },
-	{ .index = F_MAIL, .name = "email", .type = PF_EMAIL },
-};
+static const struct pfield *const fields = fixture_psel_fields;
 
 /* Deterministic, so that a failure can be replayed. */
 static uint64_t rng = 0x9E3779B97F4A7C15u;
