@@ -353,7 +353,6 @@ static void grows_to_what_repeats(void)
 	pcache_free(g);
 }
 
-
 static void direct_and_empty(void)
 {
 	/* What a caller's loop takes from the cache to do the work itself:
@@ -437,7 +436,6 @@ static void crowded_buckets_grow(void)
 	CHECK(lookups - hits < 1300);
 	pcache_free(c);
 }
-
 
 static void random_cells_agree(void)
 {
