@@ -177,7 +177,7 @@ install: all
 		$(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(BUILD)/kluis $(DESTDIR)$(PREFIX)/bin/kluis
 	install -m 0644 $(BUILD)/libkluis.a $(DESTDIR)$(PREFIX)/lib/libkluis.a
-	install -m 0644 $(filter-out lib/banned.h lib/export_int.h lib/ws_int.h lib/kdb.h lib/importq.h,$(wildcard lib/*.h)) \
+	install -m 0644 $(filter-out lib/banned.h lib/export_int.h lib/ws_int.h lib/kdb.h lib/importq.h lib/kring.h,$(wildcard lib/*.h)) \
 		$(DESTDIR)$(PREFIX)/include/kluis/
 	install -m 0644 man/kluis.1 $(DESTDIR)$(PREFIX)/share/man/man1/kluis.1
 

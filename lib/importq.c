@@ -1,5 +1,7 @@
 /*
- * importq — see importq.h.
+ * importq — see importq.h.  The batches are the slots of a kring: the
+ * caller fills b[fill] and puts it, the writer takes, writes, wipes and
+ * releases it.  A writer error stops the ring with the error.
  */
 #include "importq.h"
 
@@ -8,6 +10,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "kring.h"
 
 #include "banned.h"
 
@@ -32,13 +36,9 @@ struct importq {
 	struct ws_import *im;
 	size_t n_attr, n_ident;
 	struct batch b[Q_BATCHES];
-	struct batch *fill;        /* the caller's */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct batch *full[Q_BATCHES], *empty[Q_BATCHES];
-	size_t n_full, n_empty;
-	bool done, failed, started;
-	struct kerr err;           /* the writer's */
+	unsigned fill;             /* the caller's: b[fill] */
+	struct kring ring;
+	bool started;
 	pthread_t th;
 	/* Scratch for the writer: pointers into a batch. */
 	const char **vals;
@@ -74,60 +74,40 @@ static int write_batch(struct importq *q, struct batch *b, struct kerr *e)
 static void *writer(void *arg)
 {
 	struct importq *q = arg;
+	unsigned i;
 
 	pthread_setname_np(pthread_self(), "kluis-db");
-	for (;;) {
-		pthread_mutex_lock(&q->mu);
-		while (!q->n_full && !q->done && !q->failed)
-			pthread_cond_wait(&q->cv, &q->mu);
-		if (!q->n_full || q->failed) {
-			pthread_mutex_unlock(&q->mu);
-			return NULL;
-		}
-		struct batch *b = q->full[0];
-		memmove(q->full, q->full + 1, --q->n_full * sizeof *q->full);
-		pthread_mutex_unlock(&q->mu);
-
+	while (kring_take(&q->ring, &i) == KRING_OK) {
+		struct batch *b = &q->b[i];
 		struct kerr e;
+		int rc;
+
 		kerr_clear(&e);
-		int rc = write_batch(q, b, &e);
+		rc = write_batch(q, b, &e);
 		sodium_memzero(b->bytes, b->used);
 		b->n = b->used = 0;
-
-		pthread_mutex_lock(&q->mu);
 		if (rc) {
-			q->err = e;
-			q->failed = true;
+			kring_stop(&q->ring, &e);
+			break;
 		}
-		q->empty[q->n_empty++] = b;
-		pthread_cond_broadcast(&q->cv);
-		pthread_mutex_unlock(&q->mu);
-		if (rc)
-			return NULL;
+		kring_release(&q->ring);
 	}
+	return NULL;
 }
 
 static int failed(struct importq *q, struct kerr *e)
 {
-	*e = q->err;
-	return q->err.code ? q->err.code : KERR_INTERNAL;
+	int rc = kring_error(&q->ring, e);
+
+	return rc ? rc : KERR_INTERNAL;
 }
 
 /* Hand the caller's batch over and take an empty one. */
 static int hand_over(struct importq *q, struct kerr *e)
 {
-	pthread_mutex_lock(&q->mu);
-	q->full[q->n_full++] = q->fill;
-	q->fill = NULL;
-	pthread_cond_broadcast(&q->cv);
-	while (!q->n_empty && !q->failed)
-		pthread_cond_wait(&q->cv, &q->mu);
-	if (q->failed) {
-		pthread_mutex_unlock(&q->mu);
+	kring_put(&q->ring);
+	if (kring_reserve(&q->ring, &q->fill) != KRING_OK)
 		return failed(q, e);
-	}
-	q->fill = q->empty[--q->n_empty];
-	pthread_mutex_unlock(&q->mu);
 	return 0;
 }
 
@@ -146,21 +126,17 @@ int importq_start(struct importq **out, struct ws_import *im,
 	q->vals = calloc(n, sizeof *q->vals);
 	q->sealed = calloc(n, sizeof *q->sealed);
 	q->lens = calloc(n, sizeof *q->lens);
-	pthread_mutex_init(&q->mu, NULL);
-	pthread_cond_init(&q->cv, NULL);
 	bool ok = q->vals && q->sealed && q->lens;
 	for (int i = 0; ok && i < Q_BATCHES; i++) {
 		ok = (q->b[i].bytes = malloc(Q_BYTES)) != NULL;
 		q->b[i].cap = Q_BYTES;
-		if (i)
-			q->empty[q->n_empty++] = &q->b[i];
 	}
-	q->fill = &q->b[0];
 	if (!ok) {
 		importq_free(q);
 		return kerr_set(e, KERR_NOMEM, "receive", "out of memory");
 	}
-	if (pthread_create(&q->th, NULL, writer, q) != 0) {
+	if (kring_init(&q->ring, Q_BATCHES, NULL) != 0 ||
+	    pthread_create(&q->th, NULL, writer, q) != 0) {
 		importq_free(q);
 		return kerr_set(e, KERR_INTERNAL, "receive",
 				"cannot start the writer thread");
@@ -180,11 +156,11 @@ static int append(struct importq *q, bool person, uint64_t a, uint64_t b,
 
 	for (size_t k = 0; k < n; k++)
 		need += lens[k];
-	bt = q->fill;
+	bt = &q->b[q->fill];
 	if ((bt->n == Q_ROWS || bt->used + need > bt->cap) && bt->n &&
 	    (rc = hand_over(q, e)))
 		return rc;
-	bt = q->fill;
+	bt = &q->b[q->fill];
 	if (bt->used + need > bt->cap) {
 		/* One row bigger than a batch: grow this batch for it. */
 		uint8_t *nb = malloc(need);
@@ -230,15 +206,12 @@ int importq_finish(struct importq *q, struct kerr *e)
 {
 	int rc = 0;
 
-	if (q->fill && q->fill->n)
+	if (q->b[q->fill].n)
 		rc = hand_over(q, e);
-	pthread_mutex_lock(&q->mu);
-	q->done = true;
-	pthread_cond_broadcast(&q->cv);
-	pthread_mutex_unlock(&q->mu);
+	kring_close(&q->ring, NULL);
 	pthread_join(q->th, NULL);
 	q->started = false;
-	if (!rc && q->failed)
+	if (!rc && kring_error(&q->ring, NULL))
 		rc = failed(q, e);
 	return rc;
 }
@@ -248,10 +221,7 @@ void importq_free(struct importq *q)
 	if (!q)
 		return;
 	if (q->started) {
-		pthread_mutex_lock(&q->mu);
-		q->failed = true;
-		pthread_cond_broadcast(&q->cv);
-		pthread_mutex_unlock(&q->mu);
+		kring_stop(&q->ring, NULL);
 		pthread_join(q->th, NULL);
 	}
 	for (int i = 0; i < Q_BATCHES; i++) {
@@ -260,8 +230,7 @@ void importq_free(struct importq *q)
 			free(q->b[i].bytes);
 		}
 	}
-	pthread_mutex_destroy(&q->mu);
-	pthread_cond_destroy(&q->cv);
+	kring_destroy(&q->ring);
 	free(q->vals);
 	free(q->sealed);
 	free(q->lens);

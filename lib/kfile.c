@@ -20,6 +20,8 @@
 
 #include <sodium.h>
 
+#include "kring.h"
+
 #include "banned.h"
 
 #define KFILE_MAX_PENDING 8
@@ -104,32 +106,32 @@ static char *dir_of(const char *path)
 #define PAGE ((size_t)4096)
 
 /*
- * The buffers form a ring: jobs [head, tail) are queued or being written,
- * job i in buf[i % depth]; the caller fills buf[tail % depth].  With two
+ * The buffers are the slots of a kring: a job is a buffer queued or being
+ * written, and the caller fills buf[cur], a slot it reserved.  With two
  * buffers the caller fills one while the other is written; more let a
  * producer run on while one slow write (the disk is busy) holds the
- * writer, instead of stalling everything upstream of it.
+ * writer, instead of stalling everything upstream of it.  A failed write
+ * stops the ring with its error, which the caller gets at its next
+ * handoff or at flush.
  */
 struct kfile_writer {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;      /* to the caller: a buffer is free again */
-	pthread_cond_t cv_job;  /* to the writer: a job, or stop */
+	struct kring ring;
 	pthread_t thread;
 	bool started;
+	bool sync;              /* no (more) thread: handoffs write inline */
 	unsigned depth;
+	unsigned cur;           /* the caller's buffer */
 	uint8_t *buf[KFILE_MAX_DEPTH];
 	size_t len[KFILE_MAX_DEPTH];   /* bytes of a queued buffer */
-	uint64_t head, tail;           /* under mu */
 	size_t fill;                   /* bytes in the caller's buffer */
-	bool stop;
 	atomic_bool direct;     /* fd has O_DIRECT: page-aligned writes only */
-	int err;                /* errno of the first failed write (under mu) */
 	int fd;
+	const char *path;       /* for the writer's errors */
 	uint64_t written, flushed;
 	crypto_generichash_state *hash; /* optional, see kfile_out_hash */
 };
 
-#define CUR(w) ((w)->buf[(w)->tail % (w)->depth])
+#define CUR(w) ((w)->buf[(w)->cur])
 
 /* Back to buffered writes; 0 or -1. */
 static int direct_off(struct kfile_writer *w)
@@ -194,29 +196,19 @@ static int write_out(struct kfile_writer *w, const uint8_t *p, size_t n)
 static void *writer_main(void *arg)
 {
 	struct kfile_writer *w = arg;
-	int err = 0;
+	unsigned i;
 
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		unsigned i;
+	while (kring_take(&w->ring, &i) == KRING_OK) {
+		int err = write_out(w, w->buf[i], w->len[i]);
+		struct kerr e;
 
-		while (w->head == w->tail && !w->stop)
-			pthread_cond_wait(&w->cv_job, &w->mu);
-		if (w->head == w->tail)
+		if (err) {
+			kerr_errno(&e, err, w->path, "write");
+			kring_stop(&w->ring, &e);
 			break;
-		i = (unsigned)(w->head % w->depth);
-		pthread_mutex_unlock(&w->mu);
-		/* After a failed write the rest is only taken off the
-		 * queue: the caller reports the first error. */
-		if (!err)
-			err = write_out(w, w->buf[i], w->len[i]);
-		pthread_mutex_lock(&w->mu);
-		if (err && !w->err)
-			w->err = err;
-		w->head++;
-		pthread_cond_broadcast(&w->cv);
+		}
+		kring_release(&w->ring);
 	}
-	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
@@ -231,34 +223,32 @@ static int handoff(struct kfile_out *o, struct kerr *e)
 	uint8_t *from;
 	int err;
 
-	if (!w->started) {
-		if (pthread_create(&w->thread, NULL, writer_main, w) == 0) {
+	if (!w->started && !w->sync) {
+		if (kring_init(&w->ring, w->depth, NULL) == 0 &&
+		    pthread_create(&w->thread, NULL, writer_main, w) == 0) {
 			w->started = true;
 			if (w->written == 0)
 				direct_on(w);
 		} else {
-			/* No thread: write synchronously. */
-			err = write_out(w, CUR(w), w->fill);
-			w->fill = 0;
-			return err ? kerr_errno(e, err, o->path, "write") : 0;
+			w->sync = true;
 		}
+	}
+	if (w->sync) {
+		/* No thread: write synchronously. */
+		err = write_out(w, CUR(w), w->fill);
+		w->fill = 0;
+		return err ? kerr_errno(e, err, o->path, "write") : 0;
 	}
 	job = atomic_load(&w->direct) ? w->fill & ~(PAGE - 1) : w->fill;
 	if (!job)
 		return 0; /* less than a page: it stays for the last write */
 	carry = w->fill - job;
 	from = CUR(w);
-	pthread_mutex_lock(&w->mu);
-	w->len[w->tail % w->depth] = job;
-	w->tail++;
-	pthread_cond_signal(&w->cv_job);
+	w->len[w->cur] = job;
+	kring_put(&w->ring);
 	/* The next buffer is free once the job depth buffers back is done. */
-	while (w->tail - w->head >= w->depth)
-		pthread_cond_wait(&w->cv, &w->mu);
-	err = w->err;
-	pthread_mutex_unlock(&w->mu);
-	if (err)
-		return kerr_errno(e, err, o->path, "write");
+	if (kring_reserve(&w->ring, &w->cur) != KRING_OK)
+		return kring_error(&w->ring, e);
 	if (!CUR(w) && !(CUR(w) = buf_new()))
 		return kerr_set(e, KERR_NOMEM, o->path, "out of memory");
 	/* The writer reads only the first job bytes of from. */
@@ -268,23 +258,17 @@ static int handoff(struct kfile_out *o, struct kerr *e)
 	return 0;
 }
 
-/* Stop the writer thread, if any; returns the first write error. */
-static int writer_stop(struct kfile_writer *w)
+/* Let the writer thread, if any, finish the queue and go; its error, if
+ * any.  Later handoffs write inline. */
+static int writer_stop(struct kfile_writer *w, struct kerr *e)
 {
-	int err;
-
 	if (!w->started)
-		return w->err;
-	pthread_mutex_lock(&w->mu);
-	while (w->head != w->tail)
-		pthread_cond_wait(&w->cv, &w->mu);
-	w->stop = true;
-	pthread_cond_signal(&w->cv_job);
-	pthread_mutex_unlock(&w->mu);
+		return 0;
+	kring_close(&w->ring, NULL);
 	pthread_join(w->thread, NULL);
 	w->started = false;
-	err = w->err;
-	return err;
+	w->sync = true;
+	return kring_error(&w->ring, e);
 }
 
 /* Write everything buffered and wait for it.  The last partial page
@@ -293,12 +277,13 @@ static int writer_stop(struct kfile_writer *w)
 static int out_flush(struct kfile_out *o, struct kerr *e)
 {
 	struct kfile_writer *w = o->w;
-	int err;
+	int err = 0;
 
 	if (w->fill && w->started && (err = handoff(o, e)))
 		return err;
-	err = writer_stop(w);
-	if (!err && atomic_load(&w->direct) && direct_off(w) != 0)
+	if ((err = writer_stop(w, e)))
+		return err;
+	if (atomic_load(&w->direct) && direct_off(w) != 0)
 		err = errno;
 	if (!err && w->fill) {
 		err = write_out(w, CUR(w), w->fill);
@@ -365,16 +350,16 @@ static int out_commit(struct ksink *s, size_t n, struct kerr *e)
 static void out_free(struct kfile_out *o)
 {
 	if (o->w) {
-		writer_stop(o->w);
+		struct kerr e;
+
+		writer_stop(o->w, &e);
+		kring_destroy(&o->w->ring);
 		for (unsigned i = 0; i < KFILE_MAX_DEPTH; i++)
 			if (o->w->buf[i]) {
 				/* It may have held decrypted data. */
 				explicit_bzero(o->w->buf[i], OUT_BUF);
 				free(o->w->buf[i]);
 			}
-		pthread_cond_destroy(&o->w->cv);
-		pthread_cond_destroy(&o->w->cv_job);
-		pthread_mutex_destroy(&o->w->mu);
 		free(o->w);
 		o->w = NULL;
 	}
@@ -455,11 +440,9 @@ int kfile_out_open(struct kfile_out *o, const char *path, mode_t mode,
 		out_free(o);
 		return kerr_set(e, KERR_NOMEM, path, "out of memory");
 	}
-	pthread_mutex_init(&o->w->mu, NULL);
-	pthread_cond_init(&o->w->cv, NULL);
-	pthread_cond_init(&o->w->cv_job, NULL);
 	o->w->depth = 2;
 	o->w->fd = o->fd;
+	o->w->path = o->path;
 	kfd_sink_init(&o->sink, o->fd, o->path);
 	o->sink.base.write = out_write;
 	o->sink.base.reserve = out_reserve;
@@ -474,7 +457,7 @@ void kfile_out_hash(struct kfile_out *o, crypto_generichash_state *st)
 
 void kfile_out_depth(struct kfile_out *o, unsigned n)
 {
-	if (o->w->started || o->w->tail)
+	if (o->w->started || o->w->sync)
 		return;
 	o->w->depth = n < 2 ? 2 : n > KFILE_MAX_DEPTH ? KFILE_MAX_DEPTH : n;
 }

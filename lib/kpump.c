@@ -1,8 +1,9 @@
 /*
- * kpump — double-buffered read-ahead.  State per buffer: empty (the helper
- * may fill it), full (the caller may take it), or held by the caller.  The
- * helper stops at end of input or at the first error, which the caller
- * receives after the blocks read before it.
+ * kpump — double-buffered read-ahead: a kring of two buffers, the helper
+ * the producer and the caller the consumer.  The caller holds the block
+ * it was given until its next call, which releases it to the helper.  The
+ * helper closes the ring at end of input or at the first error, so the
+ * caller gets the error after the blocks read before it.
  */
 #include "kpump.h"
 
@@ -14,23 +15,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "kring.h"
+
 #include "banned.h"
 
 struct kpump {
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
+	struct kring ring;
 	pthread_t thread;
 	bool started;
+	bool held;       /* the caller holds the block taken last */
 	int fd;
 	const char *name;
 	size_t block;
 	uint8_t *buf[2];
 	size_t len[2];
-	bool full[2];
-	int take;        /* the buffer the caller takes next */
-	bool held;       /* the caller holds buf[!take] */
-	bool eof, stop;
-	int err;         /* errno of a failed read */
 };
 
 /* Fill one buffer completely unless input ends; 0 or an errno. */
@@ -59,34 +57,22 @@ static int fill(struct kpump *p, uint8_t *b, size_t *len, bool *eof)
 static void *pump_main(void *arg)
 {
 	struct kpump *p = arg;
-	int i = 0;
+	unsigned i;
 
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		size_t len;
+	while (kring_reserve(&p->ring, &i) == KRING_OK) {
 		bool eof = false;
-		int err;
+		int err = fill(p, p->buf[i], &p->len[i], &eof);
+		struct kerr e;
 
-		/* Wait for buffer i to be free (not full, not held). */
-		while (!p->stop && (p->full[i] || (p->held && i != p->take)))
-			pthread_cond_wait(&p->cv, &p->mu);
-		if (p->stop)
-			break;
-		pthread_mutex_unlock(&p->mu);
-		err = fill(p, p->buf[i], &len, &eof);
-		pthread_mutex_lock(&p->mu);
-		p->len[i] = len;
-		p->full[i] = true;
+		if (p->len[i])
+			kring_put(&p->ring);
 		if (err)
-			p->err = err;
-		if (eof)
-			p->eof = true;
-		pthread_cond_broadcast(&p->cv);
-		if (err || eof)
+			kerr_errno(&e, err, p->name, "read");
+		if (err || eof) {
+			kring_close(&p->ring, err ? &e : NULL);
 			break;
-		i = !i;
+		}
 	}
-	pthread_mutex_unlock(&p->mu);
 	return NULL;
 }
 
@@ -104,8 +90,6 @@ int kpump_start(struct kpump **out, int fd, size_t block, const char *name,
 	p->block = block;
 	p->buf[0] = malloc(block);
 	p->buf[1] = malloc(block);
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv, NULL);
 	if (!p->buf[0] || !p->buf[1]) {
 		kpump_free(p);
 		return kerr_set(e, KERR_NOMEM, name, "out of memory");
@@ -113,7 +97,8 @@ int kpump_start(struct kpump **out, int fd, size_t block, const char *name,
 	/* Only regular files are read ahead: a read from a pipe or terminal
 	 * may block indefinitely, and kpump_free must be able to join.
 	 * Without a thread, kpump_next reads synchronously. */
-	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    kring_init(&p->ring, 2, NULL) == 0)
 		p->started = pthread_create(&p->thread, NULL, pump_main, p) == 0;
 	*out = p;
 	return 0;
@@ -122,7 +107,7 @@ int kpump_start(struct kpump **out, int fd, size_t block, const char *name,
 int kpump_next(struct kpump *p, const uint8_t **data, size_t *n,
 	       struct kerr *e)
 {
-	int i;
+	unsigned i;
 
 	*data = NULL;
 	*n = 0;
@@ -132,32 +117,13 @@ int kpump_next(struct kpump *p, const uint8_t **data, size_t *n,
 		*data = p->buf[0];
 		return err ? kerr_errno(e, err, p->name, "read") : 0;
 	}
-	pthread_mutex_lock(&p->mu);
-	/* Release the block handed out last time. */
-	if (p->held) {
-		p->held = false;
-		p->full[!p->take] = false;
-		pthread_cond_broadcast(&p->cv);
-	}
-	i = p->take;
-	while (!p->full[i] && !(p->err || p->eof))
-		pthread_cond_wait(&p->cv, &p->mu);
-	if (!p->full[i]) {
-		/* The helper stopped before filling this one. */
-		int err = p->err;
-		pthread_mutex_unlock(&p->mu);
-		return err ? kerr_errno(e, err, p->name, "read") : 0;
-	}
+	if (p->held)
+		kring_release(&p->ring);
+	p->held = kring_take(&p->ring, &i) == KRING_OK;
+	if (!p->held)
+		return kring_error(&p->ring, e); /* the end, or its error */
 	*data = p->buf[i];
 	*n = p->len[i];
-	p->held = true;
-	p->take = !i;
-	if (p->len[i] == 0 && p->err) {
-		int err = p->err;
-		pthread_mutex_unlock(&p->mu);
-		return kerr_errno(e, err, p->name, "read");
-	}
-	pthread_mutex_unlock(&p->mu);
 	return 0;
 }
 
@@ -166,10 +132,7 @@ void kpump_free(struct kpump *p)
 	if (!p)
 		return;
 	if (p->started) {
-		pthread_mutex_lock(&p->mu);
-		p->stop = true;
-		pthread_cond_broadcast(&p->cv);
-		pthread_mutex_unlock(&p->mu);
+		kring_stop(&p->ring, NULL);
 		pthread_join(p->thread, NULL);
 	}
 	for (int i = 0; i < 2; i++)
@@ -177,7 +140,6 @@ void kpump_free(struct kpump *p)
 			explicit_bzero(p->buf[i], p->block);
 			free(p->buf[i]);
 		}
-	pthread_cond_destroy(&p->cv);
-	pthread_mutex_destroy(&p->mu);
+	kring_destroy(&p->ring);
 	free(p);
 }

@@ -11,15 +11,15 @@
  * escapes the next block into the other of two buffers: the digest and the
  * sink behind it (encryption, the output file) then run beside the
  * caller's parsing and validation instead of after it.  Blocks wait for
- * the helper in a queue of up to PKG_QUEUE, so that a caller that hands
+ * the helper in a kring of PKG_QUEUE jobs, so that a caller that hands
  * over whole buffers runs on while the helper is held up (by the disk,
- * behind the sink) and the helper runs on while the caller is.  Only one
- * thread at
- * a time touches the sink — the helper between begin and finish, the
- * caller before and after — so the sink needs no locking of its own.  A
- * write error is reported by the next pkg_write_record or by
- * pkg_writer_finish.  Without a thread (pthread_create failed) blocks are
- * written inline, as before.
+ * behind the sink) and the helper runs on while the caller is.  The
+ * digest sees the blocks in the order they were handed over.  Only one
+ * thread at a time touches the sink — the helper between begin and
+ * finish, the caller before and after — so the sink needs no locking of
+ * its own.  A write error stops the ring; it is reported by the next
+ * hand-over or by pkg_writer_finish.  Without a thread (pthread_create
+ * or the ring's locks failed) blocks are written inline, as before.
  */
 #include "pkg.h"
 
@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "kbuf.h"
+#include "kring.h"
 
 /* PKG_PORTABLE (tests of the fallback) keeps to plain C. */
 #if defined(__SSE2__) && !defined(PKG_PORTABLE)
@@ -73,23 +74,17 @@ struct pkg_writer {
 	size_t n_fields;
 	uint64_t records;
 	char id[PKG_ID_LEN + 1];
-	/* The helper thread and its queue (under mu): jobs [head, tail)
-	 * wait or are being written, job k in q[k % PKG_QUEUE]; bufs[i] is
-	 * free again once head > buf_job[i].  Memory of kbufs written
-	 * waits in spare to be handed back to the next caller. */
+	/* The helper thread and its ring: job k in q[k % PKG_QUEUE];
+	 * bufs[i] is free again once buf_job[i] jobs are released.  The
+	 * caller moves the memory of kbufs written (jobs below reclaimed)
+	 * to spare, to hand back to the next caller. */
 	pthread_t thread;
 	bool threaded;
-	bool locks;              /* mu, cv and cv_job are set up */
-	pthread_mutex_t mu;
-	pthread_cond_t cv;       /* to the caller: a job is done */
-	pthread_cond_t cv_job;   /* to the helper: a job, or stop */
+	struct kring ring;
 	struct pkg_job q[PKG_QUEUE];
-	uint64_t head, tail, buf_job[2];
+	uint64_t buf_job[2], reclaimed, put;
 	struct pkg_job spare[PKG_QUEUE];
 	size_t n_spare;
-	bool stop;
-	int rc;                  /* first write error, sticky */
-	struct kerr err;
 };
 
 void pkg_new_id(char id[PKG_ID_LEN + 1])
@@ -111,67 +106,59 @@ static int write_block(struct pkg_writer *w, const uint8_t *p, size_t n,
 static void *helper(void *arg)
 {
 	struct pkg_writer *w = arg;
+	unsigned i;
+	struct kerr e;
 
-	pthread_mutex_lock(&w->mu);
-	for (;;) {
-		struct pkg_job *j;
-		struct kerr e;
-		int rc;
-
-		while (w->head == w->tail && !w->stop)
-			pthread_cond_wait(&w->cv_job, &w->mu);
-		/* Stopped: by finish with nothing left, or by free, which
-		 * drops what is still queued. */
-		if (w->stop)
-			break;
-		j = &w->q[w->head % PKG_QUEUE];
-		pthread_mutex_unlock(&w->mu);
+	while (kring_take(&w->ring, &i) == KRING_OK) {
 		/* After an error the rest is not written: the export has
 		 * failed and says so at the next hand-over. */
-		rc = w->rc ? 0 : write_block(w, j->p, j->n, &e);
-		pthread_mutex_lock(&w->mu);
-		if (rc && !w->rc) {
-			w->rc = rc;
-			w->err = e;
+		if (write_block(w, w->q[i].p, w->q[i].n, &e)) {
+			kring_stop(&w->ring, &e);
+			break;
 		}
-		if (j->own)
-			w->spare[w->n_spare++] = *j;
-		w->head++;
-		pthread_cond_broadcast(&w->cv);
+		kring_release(&w->ring);
 	}
-	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
 
-/* Queue a job (under mu), once there is room; the helper's error, if
- * any, into e. */
+/* kbuf memory of the jobs in [reclaimed, upto) goes to the spares; the
+ * helper is done with those jobs. */
+static void reclaim(struct pkg_writer *w, uint64_t upto)
+{
+	for (; w->reclaimed < upto; w->reclaimed++) {
+		struct pkg_job *j = &w->q[w->reclaimed % PKG_QUEUE];
+
+		if (!j->own)
+			continue;
+		if (w->n_spare < PKG_QUEUE)
+			w->spare[w->n_spare++] = *j;
+		else
+			kbuf_free_taken(j->p, j->cap, false);
+		j->own = false;
+	}
+}
+
+/* The ring stopped: the helper's error, into e. */
+static int helper_error(struct pkg_writer *w, struct kerr *e)
+{
+	int rc = kring_error(&w->ring, e);
+
+	return rc ? rc : kerr_set(e, KERR_INTERNAL, "package", "stopped");
+}
+
+/* Queue a job once there is room; the helper's error, if any, into e. */
 static int enqueue(struct pkg_writer *w, const struct pkg_job *j,
 		   struct kerr *e)
 {
-	while (w->tail - w->head >= PKG_QUEUE)
-		pthread_cond_wait(&w->cv, &w->mu);
-	w->q[w->tail % PKG_QUEUE] = *j;
-	w->tail++;
-	pthread_cond_signal(&w->cv_job);
-	if (w->rc)
-		*e = w->err;
-	return w->rc;
-}
+	unsigned i;
 
-/* Wait until the helper has written everything handed to it; its error,
- * if any, into e. */
-static int drain(struct pkg_writer *w, struct kerr *e)
-{
-	int rc;
-
-	pthread_mutex_lock(&w->mu);
-	while (w->head != w->tail)
-		pthread_cond_wait(&w->cv, &w->mu);
-	rc = w->rc;
-	if (rc)
-		*e = w->err;
-	pthread_mutex_unlock(&w->mu);
-	return rc;
+	if (kring_reserve(&w->ring, &i) != KRING_OK)
+		return helper_error(w, e);
+	/* The job that had this slot is done: its memory first. */
+	reclaim(w, kring_released(&w->ring));
+	w->q[i] = *j;
+	w->put = kring_put(&w->ring);
+	return 0;
 }
 
 static int flush(struct pkg_writer *w, struct kerr *e)
@@ -187,17 +174,16 @@ static int flush(struct pkg_writer *w, struct kerr *e)
 		w->fill = 0;
 		return 0;
 	}
-	pthread_mutex_lock(&w->mu);
-	w->buf_job[w->cur] = w->tail;
-	rc = enqueue(w, &j, e);
+	if ((rc = enqueue(w, &j, e)))
+		return rc;
+	w->buf_job[w->cur] = w->put;
 	/* Go on in the other buffer once the helper is done with it. */
 	w->cur ^= 1;
-	while (!rc && w->head <= w->buf_job[w->cur])
-		pthread_cond_wait(&w->cv, &w->mu);
-	pthread_mutex_unlock(&w->mu);
 	w->buf = w->bufs[w->cur];
 	w->fill = 0;
-	return rc;
+	if (kring_wait(&w->ring, w->buf_job[w->cur]) != KRING_OK)
+		return helper_error(w, e);
+	return 0;
 }
 
 /* Stop and join the helper; what is still queued is dropped. */
@@ -205,10 +191,7 @@ static void stop_helper(struct pkg_writer *w)
 {
 	if (!w->threaded)
 		return;
-	pthread_mutex_lock(&w->mu);
-	w->stop = true;
-	pthread_cond_signal(&w->cv_job);
-	pthread_mutex_unlock(&w->mu);
+	kring_stop(&w->ring, NULL);
 	pthread_join(w->thread, NULL);
 	w->threaded = false;
 }
@@ -623,7 +606,6 @@ int pkg_writer_begin(struct pkg_writer **out_w, const struct pkg_head *h,
 		return kerr_set(e, KERR_NOMEM, "package", "out of memory");
 	}
 	w->buf = w->bufs[0];
-	w->head = w->tail = 1; /* buf_job 0: both buffers free */
 	w->out = out;
 	w->n_fields = h->n_fields;
 	memcpy(w->id, h->id, sizeof w->id);
@@ -669,17 +651,7 @@ int pkg_writer_begin(struct pkg_writer **out_w, const struct pkg_head *h,
 	}
 	w->buf[w->fill++] = '\n';
 	/* From here the helper owns the sink until finish. */
-	if (pthread_mutex_init(&w->mu, NULL) == 0) {
-		if (pthread_cond_init(&w->cv, NULL) == 0) {
-			if (pthread_cond_init(&w->cv_job, NULL) == 0)
-				w->locks = true;
-			else
-				pthread_cond_destroy(&w->cv);
-		}
-		if (!w->locks)
-			pthread_mutex_destroy(&w->mu);
-	}
-	if (w->locks)
+	if (kring_init(&w->ring, PKG_QUEUE, NULL) == 0)
 		w->threaded = pthread_create(&w->thread, NULL, helper, w) == 0;
 	*out_w = w;
 	return 0;
@@ -764,11 +736,13 @@ int pkg_write_kbuf(struct pkg_writer *w, struct kbuf *b, uint64_t records,
 	/* What was written before goes first. */
 	if (flush(w, e))
 		return e->code;
-	pthread_mutex_lock(&w->mu);
-	rc = enqueue(w, &j, e);
+	if ((rc = enqueue(w, &j, e))) {
+		kbuf_reset(b);
+		return rc;
+	}
+	reclaim(w, kring_released(&w->ring));
 	if (w->n_spare)
 		back = w->spare[--w->n_spare];
-	pthread_mutex_unlock(&w->mu);
 	/* b goes on in memory the helper is done with, or starts afresh
 	 * (then the queue holds one more buffer than before). */
 	if (back.cap > b->max) {
@@ -782,9 +756,8 @@ int pkg_write_kbuf(struct pkg_writer *w, struct kbuf *b, uint64_t records,
 	b->len = 0;
 	if (b->p)
 		b->p[0] = '\0';
-	if (!rc)
-		w->records += records;
-	return rc;
+	w->records += records;
+	return 0;
 }
 
 int pkg_writer_finish(struct pkg_writer *w, struct pkg_tail *t,
@@ -797,7 +770,8 @@ int pkg_writer_finish(struct pkg_writer *w, struct pkg_tail *t,
 	if (flush(w, e))
 		return e->code;
 	if (w->threaded) {
-		int rc_h = drain(w, e);
+		int rc_h = kring_wait(&w->ring, w->put) == KRING_OK ? 0 :
+			   helper_error(w, e);
 
 		stop_helper(w);
 		if (rc_h)
@@ -829,12 +803,9 @@ void pkg_writer_free(struct pkg_writer *w)
 		 * helper goes.  The caller discards the sink after this. */
 		stop_helper(w);
 	}
-	if (w->locks) {
-		pthread_cond_destroy(&w->cv_job);
-		pthread_cond_destroy(&w->cv);
-		pthread_mutex_destroy(&w->mu);
-	}
-	for (uint64_t k = w->head; k < w->tail; k++)
+	kring_destroy(&w->ring);
+	/* Jobs not released are the caller's again once the helper went. */
+	for (uint64_t k = w->reclaimed; k < w->put; k++)
 		if (w->q[k % PKG_QUEUE].own)
 			kbuf_free_taken(w->q[k % PKG_QUEUE].p,
 					w->q[k % PKG_QUEUE].cap, false);

@@ -6,6 +6,7 @@
 
 extern const struct unit_case suite_kbuf[];
 extern const struct unit_case suite_kpump[];
+extern const struct unit_case suite_kring[];
 extern const struct unit_case suite_bech32[];
 extern const struct unit_case suite_hkdf[];
 extern const struct unit_case suite_b64[];
@@ -39,6 +40,7 @@ extern const struct unit_case suite_audit[];
 	suite_kbuf, suite_bech32, suite_hkdf, suite_b64, suite_armor,    \
 		suite_age, suite_age_header, suite_age_damage, suite_minisign, \
 		suite_pubfile, suite_kfile, suite_ktime, suite_keygen, suite_kpump, \
+		suite_kring, \
 		suite_psel, suite_psel_flat, \
 		suite_norm, suite_norm_fast, suite_pfield, suite_pcache, \
 		suite_prender, suite_ledger, suite_mime, suite_csv, suite_pkg, \
