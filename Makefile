@@ -2,7 +2,8 @@
 #
 #   make            build build/kluis and build/libkluis.a
 #   make check      install missing dependencies, build, run every test,
-#                   then again under ASan+UBSan (build-asan/)
+#                   then again under ASan+UBSan (build-asan/) and under
+#                   ThreadSanitizer (build-tsan/)
 #   make demo       install, build, run the protocol on generated data
 #   make bench      benchmarks against age; writes bench/RESULTS.md
 #   make fuzz       libFuzzer targets, FUZZ_SECONDS each (clang)
@@ -35,6 +36,10 @@ WARN := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wstrict-prototypes \
 ifeq ($(SAN),1)
   SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined -DKLUIS_SANITIZE
+  HARDEN   :=
+  CFLAGS   := -O1 -g
+else ifeq ($(SAN),thread)
+  SANFLAGS := -fsanitize=thread -fno-omit-frame-pointer -DKLUIS_SANITIZE
   HARDEN   :=
   CFLAGS   := -O1 -g
 else
@@ -117,11 +122,14 @@ $(BUILD)/fuzz/replay_%: fuzz/%.c fuzz/replay_main.c $(BUILD)/libkluis.a \
 deps:
 	@tools/deps.sh
 
-# The whole suite: normal build, then ASan+UBSan build, one tally.
+# The whole suite: normal build, then ASan+UBSan build, then ThreadSanitizer
+# build (export, receive, encrypt and decrypt hand work between threads),
+# one tally.
 check: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory BUILD=build-asan SAN=1 all
-	@tests/run.sh build build-asan
+	@$(MAKE) --no-print-directory BUILD=build-tsan SAN=thread all
+	@tests/run.sh build build-asan build-tsan
 
 test: all
 	@tests/run.sh $(BUILD)
@@ -182,6 +190,6 @@ install: all
 	install -m 0644 man/kluis.1 $(DESTDIR)$(PREFIX)/share/man/man1/kluis.1
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-tsan build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)

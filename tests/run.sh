@@ -52,11 +52,13 @@ for build in "$@"; do
 		exit 2
 	fi
 	san=0
-	case "$build" in *asan*) san=1 ;; esac
+	case "$build" in *asan* | *tsan*) san=1 ;; esac
 	export KLUIS="$top/$build/kluis" KLUIS_BUILD="$top/$build" \
 		KLUIS_SRC="$top" KLUIS_SAN=$san
 	export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=86"
 	export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=87"
+	# A data race ends the program with 66, so the test that ran it fails.
+	export TSAN_OPTIONS="halt_on_error=1:exitcode=66:second_deadlock_stack=1"
 	echo "== $build"
 	run "$build: unit tests" "$build/unit_tests"
 	for replay in "$build"/fuzz/replay_*; do

@@ -6,7 +6,7 @@
 set -eu
 
 BUILD_PKGS="gcc make pkg-config libsodium-dev libsqlite3-dev libcurl4-openssl-dev libjansson-dev libutf8proc-dev"
-TEST_PKGS="age minisign python3 python3-aiosmtpd clang libclang-rt-14-dev valgrind bsdutils time sqlite3 binutils"
+TEST_PKGS="age minisign python3 python3-aiosmtpd clang libclang-rt-14-dev valgrind bsdutils time sqlite3 binutils libtsan2"
 PKGS="$BUILD_PKGS $TEST_PKGS"
 
 missing=""

@@ -8,7 +8,7 @@
 #   ttyrun PASS cmd...            cmd on a pseudo-terminal, prompts answered
 #
 # Environment: KLUIS (binary under test), KLUIS_SRC (repository root),
-# KLUIS_SAN=1 under ASan+UBSan.  Each script gets a fresh $T directory.
+# KLUIS_SAN=1 under ASan+UBSan or TSan.  Each script gets a fresh $T directory.
 set -u
 : "${KLUIS:?KLUIS must point at the kluis binary}"
 KLUIS_SRC=${KLUIS_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}

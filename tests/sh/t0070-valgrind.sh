@@ -3,12 +3,12 @@
 # passphrase), decrypt (binary, armored, passphrase, and a damaged file that
 # must fail), sign and verify, and the protocol commands.  Each must keep its normal exit status and
 # valgrind must report no errors and no definite or indirect leaks.
-# Skipped under ASan (KLUIS_SAN=1): valgrind and ASan do not mix.
+# Skipped under the sanitizers (KLUIS_SAN=1): valgrind and they do not mix.
 . "$(dirname "$0")/lib.sh"
 
 if [ "$KLUIS_SAN" = 1 ]; then
-	echo "# valgrind and ASan do not mix; the ASan run checks memory instead"
-	skip 'kluis under valgrind' 'KLUIS_SAN=1 (ASan build)'
+	echo "# valgrind and the sanitizers do not mix; the ASan run checks memory instead"
+	skip 'kluis under valgrind' 'KLUIS_SAN=1 (sanitizer build)'
 	done_testing
 	exit
 fi
